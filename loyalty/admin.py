@@ -1,0 +1,237 @@
+"""The merchant's back office. Balances change only through the services the API uses."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from loyalty import services
+from loyalty.models import (
+    ApiToken,
+    Award,
+    EmailOutbox,
+    LedgerEntry,
+    Level,
+    Membership,
+    Merchant,
+    StampsDeduction,
+    Store,
+)
+from loyalty.tokens import api_token_create, api_token_revoke
+from stamps_server.errors import DomainError
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Ledger records are created by services and never edited or deleted."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LevelInline(admin.TabularInline):
+    model = Level
+    extra = 0
+
+
+class StoreInline(admin.TabularInline):
+    model = Store
+    extra = 0
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["name", "stamps_validity_days", "max_stamps_per_award", "created_at"]
+    search_fields = ["name"]
+    inlines = [LevelInline, StoreInline]
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "merchant", "is_active"]
+    list_filter = ["merchant", "is_active"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "merchant", "key_prefix", "created_at", "revoked_at"]
+    list_filter = ["merchant"]
+    fields = ["merchant", "name", "key_prefix", "created_at", "revoked_at"]
+    readonly_fields = ["key_prefix", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        issued = api_token_create(merchant=obj.merchant, name=obj.name)
+        obj.pk, obj.key_prefix = issued.token.pk, issued.token.key_prefix
+        messages.warning(request, f"New API key (shown only this once): {issued.key}")
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            api_token_revoke(token=token)
+        messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+
+class AwardInline(ReadOnlyInline):
+    model = Award
+    fields = [
+        "id",
+        "store",
+        "number_of_stamps",
+        "stamps_remaining",
+        "expiration_date",
+        "status",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+
+class EntryInline(ReadOnlyInline):
+    model = LedgerEntry
+    fields = ["created_at", "kind", "delta", "award", "deduction"]
+    readonly_fields = fields
+    ordering = ["-id"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
+    list_filter = ["merchant", "level", "is_blocked"]
+    search_fields = ["email", "member_id", "name", "phone"]
+    readonly_fields = ["level", "stamps", "qualifying_stamps", "referral_code", "created_at"]
+    inlines = [AwardInline, EntryInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.readonly_fields, "merchant"] if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["email", "member_id", "name", "phone", "is_blocked"])
+            return
+        created = services.membership_create(
+            merchant=obj.merchant,
+            email=obj.email,
+            member_id=obj.member_id,
+            name=obj.name,
+            phone=obj.phone,
+        )
+        obj.pk = created.pk
+
+
+def report_refusal(request: HttpRequest, error: DomainError) -> None:
+    messages.error(request, f"Refused: {error.message}")
+
+
+@admin.register(Award)
+class AwardAdmin(AppendOnlyAdmin):
+    """Adding an award here calls the same service as POST /api/stamps/add."""
+
+    list_display = [
+        "id",
+        "membership",
+        "store",
+        "number_of_stamps",
+        "stamps_remaining",
+        "expiration_date",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "store__merchant"]
+    fields = [
+        "membership",
+        "store",
+        "number_of_stamps",
+        "expiration_date",
+        "notes",
+        "require_email_notification",
+    ]
+    raw_id_fields = ["membership"]
+    actions = ["cancel_awards"]
+
+    def save_model(self, request: HttpRequest, obj: Award, form: Any, change: bool) -> None:
+        membership = obj.membership
+        award = services.award_create(
+            merchant=membership.merchant,
+            request=services.AwardRequest(
+                user=str(membership.pk),
+                store=obj.store_id,
+                number_of_stamps=obj.number_of_stamps,
+                notes=obj.notes,
+                expiration_date=obj.expiration_date,
+                require_email_notification=obj.require_email_notification,
+            ),
+            now=timezone.now(),
+        )
+        obj.pk = award.pk
+
+    @admin.action(description="Cancel selected awards")
+    def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> None:
+        for award in queryset.select_related("membership__merchant"):
+            try:
+                services.award_cancel(
+                    merchant=award.membership.merchant,
+                    user=str(award.membership_id),
+                    award_id=award.pk,
+                    now=timezone.now(),
+                )
+            except DomainError as error:
+                report_refusal(request, error)
+
+
+@admin.register(StampsDeduction)
+class StampsDeductionAdmin(AppendOnlyAdmin):
+    """Adding a deduction here calls the same service as POST /api/memberships/deduct-stamps."""
+
+    list_display = ["id", "membership", "stamps", "purpose", "status", "created_at"]
+    list_filter = ["purpose", "status"]
+    fields = ["membership", "stamps", "notes"]
+    raw_id_fields = ["membership"]
+
+    def save_model(
+        self, request: HttpRequest, obj: StampsDeduction, form: Any, change: bool
+    ) -> None:
+        deduction = services.stamps_deduct(
+            merchant=obj.membership.merchant,
+            user=str(obj.membership_id),
+            stamps=obj.stamps,
+            notes=obj.notes,
+            now=timezone.now(),
+        )
+        obj.pk = deduction.pk
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(AppendOnlyAdmin):
+    list_display = ["id", "membership", "award", "kind", "delta", "deduction", "created_at"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(EmailOutbox)
+class EmailOutboxAdmin(AppendOnlyAdmin):
+    list_display = ["id", "recipient", "subject", "status", "attempts", "next_attempt_at"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,74 @@
+"""The ledger audit behind `manage.py check_ledger`: every cached figure is re-derived
+from the append-only entries, and each disagreement is reported."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from loyalty.models import (
+    Award,
+    AwardStatus,
+    DeductionStatus,
+    LedgerEntry,
+    Membership,
+    StampsDeduction,
+)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    what: str
+    pk: int
+    cached: int
+    derived: int
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.pk}: cached {self.cached}, ledger says {self.derived}"
+
+
+def subtotal(queryset: QuerySet, group: str, expression: object) -> Coalesce:
+    rows = queryset.values(group).annotate(total=Sum(expression)).values("total")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def membership_mismatches() -> Iterator[Mismatch]:
+    entries = LedgerEntry.objects.filter(membership=OuterRef("pk"))
+    active_lots = Award.objects.filter(membership=OuterRef("pk"), status=AwardStatus.ACTIVE)
+    kept_awards = Award.objects.filter(membership=OuterRef("pk")).exclude(
+        status=AwardStatus.CANCELED
+    )
+    members = Membership.objects.annotate(
+        by_entries=subtotal(entries, "membership", "delta"),
+        by_lots=subtotal(active_lots, "membership", "stamps_remaining"),
+        by_awards=subtotal(kept_awards, "membership", "number_of_stamps"),
+    )
+    for m in members.exclude(stamps=F("by_entries"), stamps__gte=0):
+        yield Mismatch("membership stamps vs entries", m.pk, m.stamps, m.by_entries)
+    for m in members.exclude(stamps=F("by_lots")):
+        yield Mismatch("membership stamps vs lots", m.pk, m.stamps, m.by_lots)
+    for m in members.exclude(qualifying_stamps=F("by_awards")):
+        yield Mismatch("membership qualifying stamps", m.pk, m.qualifying_stamps, m.by_awards)
+
+
+def lot_mismatches() -> Iterator[Mismatch]:
+    entries = LedgerEntry.objects.filter(award=OuterRef("pk"))
+    lots = Award.objects.annotate(by_entries=subtotal(entries, "award", "delta"))
+    for lot in lots.exclude(stamps_remaining=F("by_entries")):
+        yield Mismatch("award remaining", lot.pk, lot.stamps_remaining, lot.by_entries)
+
+
+def deduction_mismatches() -> Iterator[Mismatch]:
+    entries = LedgerEntry.objects.filter(deduction=OuterRef("pk"))
+    spends = StampsDeduction.objects.filter(status=DeductionStatus.ACTIVE).annotate(
+        drawn=-subtotal(entries, "deduction", "delta")
+    )
+    for spend in spends.exclude(stamps=F("drawn")):
+        yield Mismatch("deduction drawn from lots", spend.pk, spend.stamps, spend.drawn)
+
+
+def ledger_mismatches() -> Iterator[Mismatch]:
+    yield from membership_mismatches()
+    yield from lot_mismatches()
+    yield from deduction_mismatches()

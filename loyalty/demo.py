@@ -1,0 +1,137 @@
+"""Demo and benchmark data: one merchant with stores, levels, members, rewards and a key."""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from loyalty.models import Level, Membership, Merchant, Store
+from loyalty.services import AwardRequest, award_create, membership_create
+from loyalty.tokens import api_token_create
+from redemptions.models import Reward
+
+LEVELS = [("Blue", 100, 0), ("Silver", 200, 50), ("Gold", 300, 150)]
+MEMBERS = [
+    ("Alice Tan", "alice@example.com"),
+    ("Budi Santoso", "budi@example.com"),
+    ("Citra Dewi", "citra@example.com"),
+]
+REWARDS = [
+    ("Free Coffee", 10, None),
+    ("Free Pastry", 15, None),
+    ("Coffee Beans 250g", 60, "Silver"),
+]
+STARTING_STAMPS = 30
+BULK_BATCH = 5000
+
+
+@dataclass
+class DemoData:
+    merchant: Merchant
+    stores: list[Store]
+    token: str
+    rewards: list[Reward]
+    members: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "merchant_id": self.merchant.pk,
+            "store_ids": [store.pk for store in self.stores],
+            "token": self.token,
+            "members": self.members,
+            "rewards": [
+                {"id": r.pk, "name": r.name, "stamps_required": r.stamps_to_redeem}
+                for r in self.rewards
+            ],
+        }
+
+
+def demo_seed(*, name: str, members: int, now: datetime) -> DemoData:
+    with transaction.atomic():
+        merchant, _ = Merchant.objects.get_or_create(name=name)
+        levels = {
+            level_name: Level.objects.get_or_create(
+                merchant=merchant,
+                name=level_name,
+                defaults={"number": number, "minimum_qualifying_stamps": minimum},
+            )[0]
+            for level_name, number, minimum in LEVELS
+        }
+        stores = [
+            Store.objects.get_or_create(merchant=merchant, name=f"{name} {place}")[0]
+            for place in ("Central", "Airport")
+        ]
+        rewards = [reward_ensure(merchant, levels, *reward) for reward in REWARDS]
+        demo_members_ensure(merchant, stores[0], now=now)
+        bulk_members_ensure(merchant, levels["Blue"], total=members)
+        token = api_token_create(merchant=merchant, name="seed_demo").key
+    data = DemoData(merchant=merchant, stores=stores, token=token, rewards=rewards)
+    data.members = list(
+        Membership.objects.filter(merchant=merchant)
+        .order_by("pk")
+        .values("id", "email", "member_id")[:members]
+    )
+    return data
+
+
+def reward_ensure(
+    merchant: Merchant, levels: dict[str, Level], name: str, cost: int, level_name: str | None
+) -> Reward:
+    reward, _ = Reward.objects.get_or_create(
+        merchant=merchant,
+        name=name,
+        defaults={
+            "stamps_to_redeem": cost,
+            "minimum_level": levels[level_name] if level_name else None,
+        },
+    )
+    return reward
+
+
+def demo_members_ensure(merchant: Merchant, store: Store, *, now: datetime) -> None:
+    for number, (full_name, email) in enumerate(MEMBERS, start=1):
+        if Membership.objects.filter(merchant=merchant, email=email).exists():
+            continue
+        membership_create(
+            merchant=merchant, email=email, member_id=f"DEMO-{number:04d}", name=full_name
+        )
+        award_create(
+            merchant=merchant,
+            request=AwardRequest(
+                user=email,
+                store=store.pk,
+                number_of_stamps=STARTING_STAMPS,
+                notes="welcome stamps",
+                require_email_notification=False,
+            ),
+            now=now,
+        )
+
+
+def bulk_members_ensure(merchant: Merchant, level: Level, *, total: int) -> None:
+    """Benchmark-sized member lists, made in batches without per-row services (no stamps)."""
+    existing = Membership.objects.filter(merchant=merchant).count()
+    for start in range(existing, total, BULK_BATCH):
+        Membership.objects.bulk_create(
+            Membership(
+                merchant=merchant,
+                level=level,
+                email=f"member{n}@example.com",
+                member_id=f"M{n:08d}",
+                referral_code=f"R{n:08d}",
+            )
+            for n in range(start, min(start + BULK_BATCH, total))
+        )
+
+
+def admin_user_ensure() -> str | None:
+    """Creates an `admin` superuser on first run; returns its password that one time."""
+    users = get_user_model().objects
+    if users.filter(username="admin").exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    users.create_superuser("admin", "admin@localhost", password)
+    return password

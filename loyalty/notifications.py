@@ -1,0 +1,64 @@
+"""Customer emails go through an outbox: written in the ledger's transaction, sent after
+commit by `manage.py send_emails`, retried with back-off until delivered."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty.models import Award, EmailOutbox, Membership, OutboxStatus
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+
+def award_email_enqueue(*, membership: Membership, award: Award, now: datetime) -> EmailOutbox:
+    assert membership.email
+    return EmailOutbox.objects.create(
+        membership=membership,
+        recipient=membership.email,
+        subject=f"You earned {award.number_of_stamps} stamps",
+        body=(
+            f"You earned {award.number_of_stamps} stamps. "
+            f"You now hold {membership.stamps} stamps; these expire on "
+            f"{award.expiration_date.isoformat()}."
+        ),
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def outbox_send_due(*, now: datetime | None = None, batch_size: int = 100) -> int:
+    """Sends due emails; each row is claimed under a skip-locked row lock, so several
+    workers can run at once without sending an email twice. Returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        due = list(
+            EmailOutbox.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:batch_size]
+        )
+        for email in due:
+            sent += email_deliver(email, now=now)
+    return sent
+
+
+def email_deliver(email: EmailOutbox, *, now: datetime) -> int:
+    email.attempts += 1
+    try:
+        send_mail(email.subject, email.body, None, [email.recipient])
+    except Exception as error:  # any transport failure: keep the row and try again later
+        logger.warning("email %s failed (attempt %s): %s", email.pk, email.attempts, error)
+        email.last_error = str(error)[:2000]
+        email.next_attempt_at = now + timedelta(minutes=2 ** min(email.attempts, 10))
+        if email.attempts >= MAX_ATTEMPTS:
+            email.status = OutboxStatus.FAILED
+        email.save(update_fields=["attempts", "last_error", "next_attempt_at", "status"])
+        return 0
+    email.status = OutboxStatus.SENT
+    email.sent_at = now
+    email.save(update_fields=["attempts", "status", "sent_at"])
+    return 1

@@ -1,0 +1,202 @@
+"""Writes that POS calls and the admin make: award, cancel and deduct stamps.
+
+Each service is its own transaction boundary; inside a caller's transaction (an idempotent
+request, an admin form) it runs in a savepoint, so a refusal leaves the caller's work intact."""
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from loyalty import ledger
+from loyalty.levels import level_for, membership_level_refresh
+from loyalty.members import ensure_not_blocked, membership_lock
+from loyalty.models import (
+    Award,
+    AwardStatus,
+    DeductionPurpose,
+    Membership,
+    Merchant,
+    StampsDeduction,
+    Store,
+)
+from loyalty.notifications import award_email_enqueue
+from stamps_server.errors import DomainError, NotFound
+
+
+class InvalidStore(DomainError):
+    code = "invalid_store"
+    message = "Invalid store"
+    field = "store"
+
+
+class AwardTooLarge(DomainError):
+    code = "max_value"
+    field = "number_of_stamps"
+
+
+class ExpirationInPast(DomainError):
+    code = "invalid"
+    message = "Expiration date cannot be in the past"
+    field = "expiration_date"
+
+
+class AwardNotCancelable(DomainError):
+    code = "invalid_award"
+    field = "id"
+
+
+@dataclass(frozen=True)
+class AwardRequest:
+    user: str
+    store: int
+    number_of_stamps: int
+    notes: str = ""
+    expiration_date: date | None = None
+    require_email_notification: bool = True
+
+
+def store_get(*, merchant: Merchant, store_id: int) -> Store:
+    store = Store.objects.filter(pk=store_id, merchant=merchant, is_active=True).first()
+    if store is None:
+        raise InvalidStore()
+    return store
+
+
+def award_create(*, merchant: Merchant, request: AwardRequest, now: datetime) -> Award:
+    if request.number_of_stamps > merchant.max_stamps_per_award:
+        raise AwardTooLarge(
+            f"Ensure this value is less than or equal to {merchant.max_stamps_per_award}."
+        )
+    store = store_get(merchant=merchant, store_id=request.store)
+    today = ledger.local_date(now)
+    expiration_date = request.expiration_date or today + timedelta(
+        days=merchant.stamps_validity_days
+    )
+    if expiration_date < today:
+        raise ExpirationInPast()
+    with transaction.atomic():
+        membership = membership_lock(merchant=merchant, user=request.user)
+        ensure_not_blocked(membership)
+        ledger.lots_expire_due(membership=membership, now=now)
+        award = Award.objects.create(
+            membership=membership,
+            store=store,
+            number_of_stamps=request.number_of_stamps,
+            stamps_remaining=request.number_of_stamps,
+            expiration_date=expiration_date,
+            notes=request.notes,
+            require_email_notification=request.require_email_notification,
+            created_at=now,
+        )
+        ledger.lot_open(membership=membership, award=award, now=now)
+        qualifying_stamps_change(membership, request.number_of_stamps)
+        if request.require_email_notification and membership.email:
+            award_email_enqueue(membership=membership, award=award, now=now)
+    return award
+
+
+def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime) -> Award:
+    with transaction.atomic():
+        membership = membership_lock(merchant=merchant, user=user)
+        ledger.lots_expire_due(membership=membership, now=now)
+        award = Award.objects.filter(pk=award_id, membership=membership).first()
+        if award is None:
+            raise NotFound("Award not found", field="id")
+        if award.status == AwardStatus.CANCELED:
+            raise AwardNotCancelable("Award is already canceled")
+        if award.status == AwardStatus.EXPIRED or award.expiration_date < ledger.local_date(now):
+            raise AwardNotCancelable("Award has expired")
+        try:
+            ledger.lot_close_for_cancel(membership=membership, award=award, now=now)
+        except ledger.InsufficientStamps as refusal:
+            raise ledger.InsufficientStamps(
+                "The member no longer holds the stamps of this award"
+            ) from refusal
+        qualifying_stamps_change(membership, -award.number_of_stamps)
+    award.membership = membership
+    return award
+
+
+def stamps_deduct(
+    *, merchant: Merchant, user: str, stamps: int, notes: str, now: datetime
+) -> StampsDeduction:
+    with transaction.atomic():
+        membership = membership_lock(merchant=merchant, user=user)
+        deduction = stamps_spend(
+            membership=membership,
+            stamps=stamps,
+            notes=notes,
+            purpose=DeductionPurpose.DEDUCTION,
+            now=now,
+        )
+    return deduction
+
+
+def stamps_spend(
+    *, membership: Membership, stamps: int, notes: str, purpose: DeductionPurpose, now: datetime
+) -> StampsDeduction:
+    """Spends from a membership the caller has locked; redemptions spend through here too."""
+    ledger.require_transaction()
+    ensure_not_blocked(membership)
+    ledger.lots_expire_due(membership=membership, now=now)
+    if membership.stamps < stamps:
+        raise ledger.InsufficientStamps(field="stamps")
+    deduction = StampsDeduction.objects.create(
+        membership=membership, stamps=stamps, notes=notes, purpose=purpose, created_at=now
+    )
+    ledger.lots_draw(membership=membership, deduction=deduction, stamps=stamps, now=now)
+    membership.save(update_fields=["stamps"])
+    deduction.membership = membership
+    return deduction
+
+
+def qualifying_stamps_change(membership: Membership, change: int) -> None:
+    membership.qualifying_stamps += change
+    membership_level_refresh(membership)
+    membership.save(update_fields=["stamps", "qualifying_stamps", "level"])
+
+
+REFERRAL_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class MemberExists(DomainError):
+    code = "unique"
+
+
+def membership_create(
+    *,
+    merchant: Merchant,
+    email: str | None = None,
+    member_id: str | None = None,
+    name: str = "",
+    phone: str = "",
+) -> Membership:
+    email = email.lower() if email else None
+    level = level_for(merchant_id=merchant.pk, qualifying_stamps=0)
+    for _ in range(5):
+        ensure_identity_free(merchant=merchant, email=email, member_id=member_id)
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(
+                    merchant=merchant,
+                    level=level,
+                    email=email,
+                    member_id=member_id or None,
+                    name=name,
+                    phone=phone,
+                    referral_code="".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(6)),
+                )
+        except IntegrityError:
+            continue  # a referral code collision, or a concurrent twin caught on the next check
+    raise RuntimeError("could not create the membership")
+
+
+def ensure_identity_free(*, merchant: Merchant, email: str | None, member_id: str | None) -> None:
+    members = Membership.objects.filter(merchant=merchant)
+    if email and members.filter(email=email).exists():
+        raise MemberExists("A member with this email already exists", field="email")
+    if member_id and members.filter(member_id=member_id).exists():
+        raise MemberExists("A member with this Member ID already exists", field="member_id")

@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from redemptions.models import Redemption, Reward
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ["name", "merchant", "stamps_to_redeem", "minimum_level", "stock", "is_active"]
+    list_filter = ["merchant", "is_active"]
+    search_fields = ["name", "code"]
+    filter_horizontal = ["stores"]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    list_display = ["id", "membership", "reward", "store", "stamps_used", "status", "created_at"]
+    list_filter = ["status", "reward__merchant"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

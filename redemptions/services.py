@@ -1,0 +1,87 @@
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from loyalty.members import UserNotFound, membership_lock
+from loyalty.models import DeductionPurpose, Membership, Merchant, Store
+from loyalty.services import stamps_spend, store_get
+from redemptions.models import Redemption, Reward
+from stamps_server.errors import DomainError
+
+
+class InvalidReward(DomainError):
+    code = "invalid_reward"
+    message = "Invalid reward"
+    field = "reward"
+
+
+class RewardNotRedeemable(DomainError):
+    code = "invalid_redemption"
+    field = "reward"
+
+
+def reward_get(*, merchant: Merchant, reward_id: int) -> Reward:
+    reward = (
+        Reward.objects.select_related("minimum_level")
+        .filter(pk=reward_id, merchant=merchant, is_active=True)
+        .first()
+    )
+    if reward is None:
+        raise InvalidReward()
+    return reward
+
+
+def redemption_create(
+    *, merchant: Merchant, customer: str, store_id: int, reward_id: int, now: datetime
+) -> Redemption:
+    store = store_get(merchant=merchant, store_id=store_id)
+    reward = reward_get(merchant=merchant, reward_id=reward_id)
+    ensure_redeemable_at(reward, store)
+    with transaction.atomic():
+        membership = customer_lock(merchant=merchant, customer=customer)
+        ensure_level_reached(reward, membership)
+        if reward.stock is not None:
+            reward_stock_take(reward)
+        deduction = stamps_spend(
+            membership=membership,
+            stamps=reward.stamps_to_redeem,
+            notes=f"Redemption: {reward.name}"[:255],
+            purpose=DeductionPurpose.REDEMPTION,
+            now=now,
+        )
+        redemption = Redemption.objects.create(
+            membership=membership,
+            reward=reward,
+            store=store,
+            deduction=deduction,
+            stamps_used=reward.stamps_to_redeem,
+            created_at=now,
+        )
+    return redemption
+
+
+def customer_lock(*, merchant: Merchant, customer: str) -> Membership:
+    try:
+        return membership_lock(merchant=merchant, user=customer)
+    except UserNotFound as not_found:
+        raise UserNotFound("Customer not found", field="customer") from not_found
+
+
+def ensure_redeemable_at(reward: Reward, store: Store) -> None:
+    stores = list(reward.stores.values_list("pk", flat=True))
+    if stores and store.pk not in stores:
+        raise RewardNotRedeemable("This reward cannot be redeemed at this store")
+
+
+def ensure_level_reached(reward: Reward, membership: Membership) -> None:
+    minimum = reward.minimum_level
+    if minimum and membership.level.minimum_qualifying_stamps < minimum.minimum_qualifying_stamps:
+        raise RewardNotRedeemable(f"This reward needs the {minimum.name} level")
+
+
+def reward_stock_take(reward: Reward) -> None:
+    """Takes one from a limited stock; the conditional update is the lock, after the member's."""
+    taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
+    if not taken:
+        raise RewardNotRedeemable("This reward is out of stock")

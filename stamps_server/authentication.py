@@ -1,0 +1,65 @@
+"""Merchant API keys: `Authorization: Token <key>`, `Authorization: Bearer <key>`, or a
+`token` field in the body or query string (older Stamps clients send it that way)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import authentication, permissions
+from rest_framework.request import Request
+
+from loyalty.models import Merchant
+from loyalty.tokens import api_token_authenticate
+from stamps_server.errors import InvalidToken
+
+HEADER_SCHEMES = {"token", "bearer"}
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """Who is calling: a merchant, through one of its API tokens."""
+
+    merchant: Merchant
+    token_id: int
+    is_authenticated: bool = True
+
+    @property
+    def pk(self) -> int:  # throttles key on the caller's identity
+        return self.token_id
+
+
+class MerchantTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ApiClient, int] | None:
+        key = key_from_header(request) or key_from_params(request)
+        if key is None:
+            return None
+        token = api_token_authenticate(key=key)
+        if token is None:
+            raise InvalidToken()
+        return ApiClient(merchant=token.merchant, token_id=token.pk), token.pk
+
+
+def key_from_header(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() not in HEADER_SCHEMES or not key.strip():
+        raise InvalidToken()
+    return key.strip()
+
+
+def key_from_params(request: Request) -> str | None:
+    key: Any = request.query_params.get("token")
+    if key is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        data = request.data
+        key = data.get("token") if hasattr(data, "get") else None
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str):
+        raise InvalidToken()
+    return key
+
+
+class HasMerchantToken(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, ApiClient)

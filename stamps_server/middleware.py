@@ -1,0 +1,44 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+API_PREFIX = "/api/"
+
+
+class RequireHttpsForApiMiddleware:
+    """Stamps answers plain-http API calls with 403 rather than redirecting them: a redirected
+    POST would be replayed as a GET by many clients, and the token has already leaked."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.STAMPS_REQUIRE_HTTPS
+            and request.path.startswith(API_PREFIX)
+            and not request.is_secure()
+        ):
+            return JsonResponse({"detail": "Please use https instead of http"}, status=403)
+        return self.get_response(request)
+
+
+class LimitRequestBodyMiddleware:
+    """Refuses API bodies over STAMPS_MAX_BODY_BYTES with 413 before anything parses them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and self.body_too_large(request):
+            return JsonResponse({"detail": "Request body too large"}, status=413)
+        return self.get_response(request)
+
+    @staticmethod
+    def body_too_large(request: HttpRequest) -> bool:
+        # WSGI servers hand Django a body only up to CONTENT_LENGTH, so the header decides.
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        return declared > settings.STAMPS_MAX_BODY_BYTES

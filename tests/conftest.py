@@ -1,0 +1,87 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from loyalty.models import Membership, Merchant, Store
+from loyalty.tokens import api_token_create
+from tests.factories import MembershipFactory, MerchantFactory, StoreFactory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL to a postgres:// URL)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_allowed(settings: Any) -> None:
+    """API tests speak plain http; tests of the https rule turn it back on."""
+    settings.STAMPS_REQUIRE_HTTPS = False
+
+
+@dataclass
+class Tenant:
+    """A merchant with a store, a member and an API key: what a till has."""
+
+    merchant: Merchant
+    store: Store
+    member: Membership
+    key: str
+    client: APIClient
+
+    def post(self, path: str, body: Any, **extra: Any) -> Any:
+        return self.client.post(path, body, format="json", **extra)
+
+
+def make_tenant() -> Tenant:
+    merchant = MerchantFactory()
+    key = api_token_create(merchant=merchant, name="till").key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return Tenant(
+        merchant=merchant,
+        store=StoreFactory(merchant=merchant),
+        member=MembershipFactory(merchant=merchant),
+        key=key,
+        client=client,
+    )
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+RefreshFn = Callable[[Membership], Membership]
+
+
+@pytest.fixture
+def refreshed() -> RefreshFn:
+    def refresh(membership: Membership) -> Membership:
+        membership.refresh_from_db()
+        return membership
+
+    return refresh
