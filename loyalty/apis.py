@@ -4,7 +4,6 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from loyalty import services
 from loyalty.models import Award, AwardStatus, Membership, StampsDeduction
@@ -54,14 +53,12 @@ class StampsAddApi(StampsApiView):
         expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
         require_email_notification = serializers.BooleanField(default=True)
 
-    def post(self, request: Request) -> Response:
+    def apply(self, request: Request) -> dict[str, Any]:
         award_request = services.AwardRequest(**self.validated(request))
         award = services.award_create(
             merchant=self.merchant, request=award_request, now=timezone.now()
         )
-        return Response(
-            {"customer": customer_summary(award.membership), "award": award_summary(award)}
-        )
+        return {"customer": customer_summary(award.membership), "award": award_summary(award)}
 
 
 class StampsCancelApi(StampsApiView):
@@ -69,13 +66,13 @@ class StampsCancelApi(StampsApiView):
         user = UserField()
         id = id_field()
 
-    def post(self, request: Request) -> Response:
+    def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
         award = services.award_cancel(
             merchant=self.merchant, user=data["user"], award_id=data["id"], now=timezone.now()
         )
         award_body = award_summary(award) | {"status": AwardStatus(award.status).label}
-        return Response({"customer": customer_summary(award.membership), "award": award_body})
+        return {"customer": customer_summary(award.membership), "award": award_body}
 
 
 class DeductStampsApi(StampsApiView):
@@ -84,13 +81,11 @@ class DeductStampsApi(StampsApiView):
         stamps = stamps_field()
         notes = TextField(max_length=255)
 
-    def post(self, request: Request) -> Response:
+    def apply(self, request: Request) -> dict[str, Any]:
         deduction = services.stamps_deduct(
             merchant=self.merchant, **self.validated(request), now=timezone.now()
         )
-        return Response(
-            {
-                "membership": membership_detail(deduction.membership),
-                "stamps_deduction": deduction_detail(deduction),
-            }
-        )
+        return {
+            "membership": membership_detail(deduction.membership),
+            "stamps_deduction": deduction_detail(deduction),
+        }

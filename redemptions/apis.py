@@ -4,7 +4,6 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from redemptions.services import redemption_create
 from stamps_server.api import StampsApiView, UserField, id_field
@@ -26,7 +25,7 @@ class RedemptionsAddApi(StampsApiView):
                 raise serializers.ValidationError({"customer": [required]})
             return attrs
 
-    def post(self, request: Request) -> Response:
+    def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
         redemption = redemption_create(
             merchant=self.merchant,
@@ -36,13 +35,11 @@ class RedemptionsAddApi(StampsApiView):
             now=timezone.now(),
         )
         membership = redemption.membership
-        return Response(
-            {
-                "customer": {"id": membership.pk, "stamps_remaining": membership.stamps},
-                "redemption": {
-                    "reward": redemption.reward.name,
-                    "id": redemption.pk,
-                    "stamps_used": redemption.stamps_used,
-                },
-            }
-        )
+        return {
+            "customer": {"id": membership.pk, "stamps_remaining": membership.stamps},
+            "redemption": {
+                "reward": redemption.reward.name,
+                "id": redemption.pk,
+                "stamps_used": redemption.stamps_used,
+            },
+        }

@@ -1,11 +1,15 @@
 """What every Stamps endpoint shares: merchant auth, input validation, error style."""
 
+import json
 from typing import Any
 
+from django.http import HttpResponse
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from idempotency import services as idempotency
 from loyalty.models import Merchant
 from stamps_server.authentication import ApiClient
 from stamps_server.errors import ErrorStyle
@@ -45,7 +49,9 @@ def stamps_field(**kwargs: Any) -> serializers.IntegerField:
 
 
 class StampsApiView(APIView):
-    """Subclasses declare an InputSerializer and, if they use the older shape, error_style."""
+    """A Stamps POST endpoint. Subclasses declare an InputSerializer, an `apply()` that
+    validates, calls one service and returns the success body, and, if they answer errors
+    in the older shape, `error_style`. Every endpoint honours an Idempotency-Key."""
 
     error_style = ErrorStyle.FIELD_MAP
     InputSerializer: type[serializers.Serializer]
@@ -55,6 +61,25 @@ class StampsApiView(APIView):
         client = self.request.user
         assert isinstance(client, ApiClient)
         return client.merchant
+
+    def apply(self, request: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> HttpResponse:
+        raw_key = request.headers.get(idempotency.HEADER)
+        if raw_key is None:
+            return self.respond(request)
+        return idempotency.idempotent_call(
+            merchant=self.merchant,
+            key=idempotency.idempotency_key_check(raw_key),
+            fingerprint=idempotency.request_fingerprint(path=request.path, data=request.data),
+            now=timezone.now(),
+            call=lambda: self.respond(request),
+        )
+
+    def respond(self, request: Request) -> HttpResponse:
+        body = json.dumps(self.apply(request), ensure_ascii=False, separators=(",", ":"))
+        return HttpResponse(body.encode(), content_type="application/json")
 
     def validated(self, request: Request) -> dict[str, Any]:
         serializer = self.InputSerializer(data=request.data)

@@ -1,0 +1,24 @@
+from django.db import models
+
+from loyalty.models import Merchant
+
+
+class IdempotentResponse(models.Model):
+    """The response a request with an Idempotency-Key got, stored in the same transaction as
+    the change it made, so a retry is answered from here and changes nothing."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.status_code}"

@@ -1,0 +1,115 @@
+"""Idempotent retries (after Stripe's design): the first request with a key applies once;
+a retry with the same key and body gets the stored answer back byte for byte.
+
+Only a request that changed something is stored: a refused one rolled back with nothing
+applied, so retrying it simply asks again."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpResponse
+from rest_framework import status
+
+from idempotency.models import IdempotentResponse
+from loyalty.models import Merchant
+from stamps_server.errors import DomainError
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+RETENTION = timedelta(hours=24)
+
+
+class InvalidIdempotencyKey(DomainError):
+    code = "invalid"
+    message = "Idempotency-Key must be 1 to 255 printable ASCII characters"
+    field = "idempotency_key"
+
+
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+    status_code = status.HTTP_409_CONFLICT
+    message = "A request with this Idempotency-Key is still being processed; retry shortly"
+    field = "idempotency_key"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    message = "This Idempotency-Key was already used with a different request"
+    field = "idempotency_key"
+
+
+def idempotency_key_check(raw: str) -> str:
+    if not 1 <= len(raw) <= 255 or not all(" " <= char <= "~" for char in raw):
+        raise InvalidIdempotencyKey()
+    return raw
+
+
+def request_fingerprint(*, path: str, data: Any) -> str:
+    canonical = json.dumps([path, data], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def idempotent_call(
+    *,
+    merchant: Merchant,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    call: Callable[[], HttpResponse],
+) -> HttpResponse:
+    with transaction.atomic():
+        key_claim(merchant=merchant, key=key)
+        stored = IdempotentResponse.objects.filter(merchant=merchant, key=key).first()
+        if stored is not None:
+            return replay(stored, fingerprint=fingerprint)
+        response = call()
+        try:
+            with transaction.atomic():
+                IdempotentResponse.objects.create(
+                    merchant=merchant,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status_code=response.status_code,
+                    body=response.content,
+                    created_at=now,
+                )
+        except IntegrityError as twin:  # a concurrent twin won; ours rolls back whole
+            raise IdempotencyKeyInUse() from twin
+    return response
+
+
+def key_claim(*, merchant: Merchant, key: str) -> None:
+    """On PostgreSQL, a transaction-scoped advisory lock marks the key as in flight, so a
+    concurrent twin is told 409 at once instead of queueing behind the first.
+    SQLite runs one writer at a time, so there the twin simply sees the stored answer."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{merchant.pk}:{key}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
+        (claimed,) = cursor.fetchone()
+    if not claimed:
+        raise IdempotencyKeyInUse()
+
+
+def replay(stored: IdempotentResponse, *, fingerprint: str) -> HttpResponse:
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    response = HttpResponse(
+        bytes(stored.body), status=stored.status_code, content_type="application/json"
+    )
+    response[REPLAY_HEADER] = "true"
+    return response
+
+
+def idempotency_purge(*, now: datetime, older_than: timedelta = RETENTION) -> int:
+    cutoff = now - max(older_than, RETENTION)
+    deleted, _ = IdempotentResponse.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
