@@ -111,8 +111,18 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["stamps_server.throttling.TokenRateThrottle"],
     "EXCEPTION_HANDLER": "stamps_server.exception_handler.stamps_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 EMAIL_BACKEND = os.environ.get(
@@ -123,6 +133,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "loyalty@localh
 # Stamps-specific settings.
 STAMPS_REQUIRE_HTTPS = env_bool("STAMPS_REQUIRE_HTTPS", True)
 STAMPS_MAX_BODY_BYTES = env_int("STAMPS_MAX_BODY_BYTES", 64 * 1024)
+STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "")
 
 LOGGING = {
     "version": 1,
