@@ -1,0 +1,201 @@
+"""A model-based test: random sequences of awards, cancels, deductions, redemptions,
+expiry sweeps and clock moves, checked after every step against a plain-Python model."""
+
+import datetime
+from dataclasses import dataclass, field
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from loyalty import services
+from loyalty.checks import ledger_mismatches
+from loyalty.expiry import stamps_expire_due
+from loyalty.ledger import InsufficientStamps
+from loyalty.models import Membership
+from redemptions.services import redemption_create
+from stamps_server.errors import DomainError
+from tests.factories import MembershipFactory, MerchantFactory, RewardFactory, StoreFactory
+
+REWARD_COST = 3
+
+
+@dataclass
+class ModelLot:
+    award_id: int
+    member: int
+    size: int
+    expires: datetime.date
+    remaining: int
+    open: bool = True
+
+
+@dataclass
+class LedgerModel:
+    """What each member should hold: lots spent soonest-expiring first, expired lazily
+    when the member is next touched or when the sweep runs, exactly as promised."""
+
+    lots: list[ModelLot] = field(default_factory=list)
+
+    def expire(self, member: int | None, today: datetime.date) -> None:
+        for lot in self.lots:
+            if lot.open and lot.expires < today and member in (None, lot.member):
+                lot.remaining, lot.open = 0, False
+
+    def spendable(self, member: int, today: datetime.date, skip: int | None = None):
+        usable = [
+            lot
+            for lot in self.lots
+            if lot.member == member
+            and lot.open
+            and lot.remaining
+            and lot.expires >= today
+            and lot.award_id != skip
+        ]
+        return sorted(usable, key=lambda lot: (lot.expires, lot.award_id))
+
+    def take(self, member: int, stamps: int, today: datetime.date, skip: int | None = None):
+        lots = self.spendable(member, today, skip)
+        if sum(lot.remaining for lot in lots) < stamps:
+            return False
+        for lot in lots:
+            taken = min(lot.remaining, stamps)
+            lot.remaining -= taken
+            stamps -= taken
+        return True
+
+    def cancel(self, lot: ModelLot, today: datetime.date) -> bool:
+        if not lot.open or lot.expires < today:
+            return False
+        if not self.take(lot.member, lot.size - lot.remaining, today, skip=lot.award_id):
+            return False
+        lot.remaining, lot.open = 0, False
+        return True
+
+    def balance(self, member: int) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.member == member and lot.open)
+
+
+class StampsLedgerMachine(RuleBasedStateMachine):
+    @initialize()
+    def open_shop(self) -> None:
+        self.merchant = MerchantFactory()
+        self.store = StoreFactory(merchant=self.merchant)
+        self.reward = RewardFactory(merchant=self.merchant, stamps_to_redeem=REWARD_COST)
+        self.members = [MembershipFactory(merchant=self.merchant).pk for _ in range(2)]
+        self.now = timezone.now()
+        self.model = LedgerModel()
+
+    @property
+    def today(self) -> datetime.date:
+        return timezone.localdate(self.now)
+
+    @rule(member=st.integers(0, 1), stamps=st.integers(1, 20), valid_days=st.integers(0, 10))
+    def award(self, member: int, stamps: int, valid_days: int) -> None:
+        member_pk = self.members[member]
+        expires = self.today + datetime.timedelta(days=valid_days)
+        award = services.award_create(
+            merchant=self.merchant,
+            request=services.AwardRequest(
+                user=str(member_pk),
+                store=self.store.pk,
+                number_of_stamps=stamps,
+                expiration_date=expires,
+            ),
+            now=self.now,
+        )
+        self.model.expire(member_pk, self.today)
+        self.model.lots.append(ModelLot(award.pk, member_pk, stamps, expires, stamps))
+
+    @precondition(lambda self: self.model.lots)
+    @rule(pick=st.integers(0, 10_000))
+    def cancel(self, pick: int) -> None:
+        lot = self.model.lots[pick % len(self.model.lots)]
+        self.model.expire(lot.member, self.today)
+        expected = self.model.cancel(lot, self.today)
+        try:
+            services.award_cancel(
+                merchant=self.merchant, user=str(lot.member), award_id=lot.award_id, now=self.now
+            )
+            cancelled = True
+        except DomainError:
+            cancelled = False
+        assert cancelled == expected
+
+    @rule(member=st.integers(0, 1), stamps=st.integers(1, 25))
+    def deduct(self, member: int, stamps: int) -> None:
+        member_pk = self.members[member]
+        self.model.expire(member_pk, self.today)
+        expected = self.model.take(member_pk, stamps, self.today)
+        try:
+            services.stamps_deduct(
+                merchant=self.merchant,
+                user=str(member_pk),
+                stamps=stamps,
+                notes="model",
+                now=self.now,
+            )
+            deducted = True
+        except InsufficientStamps:
+            deducted = False
+        assert deducted == expected
+
+    @rule(member=st.integers(0, 1))
+    def redeem(self, member: int) -> None:
+        member_pk = self.members[member]
+        self.model.expire(member_pk, self.today)
+        expected = self.model.take(member_pk, REWARD_COST, self.today)
+        try:
+            redemption_create(
+                merchant=self.merchant,
+                customer=str(member_pk),
+                store_id=self.store.pk,
+                reward_id=self.reward.pk,
+                now=self.now,
+            )
+            redeemed = True
+        except InsufficientStamps:
+            redeemed = False
+        assert redeemed == expected
+
+    @rule()
+    def sweep_expired(self) -> None:
+        stamps_expire_due(now=self.now)
+        self.model.expire(None, self.today)
+
+    @rule(days=st.integers(1, 6))
+    def advance_clock(self, days: int) -> None:
+        self.now += datetime.timedelta(days=days)
+
+    @invariant()
+    def balances_match_the_model(self) -> None:
+        if not hasattr(self, "members"):
+            return
+        for member_pk in self.members:
+            assert Membership.objects.get(pk=member_pk).stamps == self.model.balance(member_pk)
+
+    @invariant()
+    def ledger_check_passes(self) -> None:
+        assert list(ledger_mismatches()) == []
+
+
+@pytest.mark.django_db
+def test_the_ledger_behaves_like_its_model():
+    run_state_machine_as_test(
+        StampsLedgerMachine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
