@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -141,10 +142,82 @@ def report_refusal(request: HttpRequest, error: DomainError) -> None:
     messages.error(request, f"Refused: {error.message}")
 
 
+class ServiceAddForm(forms.ModelForm):
+    """An admin add form that creates through a service while validating, so a refusal is
+    shown on the form like any other error and nothing is written."""
+
+    created: Any = None
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors:
+            try:
+                self.created = self.perform(data)
+            except DomainError as refusal:
+                raise forms.ValidationError(refusal.message, code=refusal.code) from refusal
+        return data
+
+    def _post_clean(self) -> None:  # the model instance is the service's, not the form's
+        pass
+
+
+class ServiceAddAdmin(AppendOnlyAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.pk = form.created.pk
+
+
+class AwardAddForm(ServiceAddForm):
+    class Meta:
+        model = Award
+        fields = [
+            "membership",
+            "store",
+            "number_of_stamps",
+            "expiration_date",
+            "notes",
+            "require_email_notification",
+        ]
+
+    def perform(self, data: dict[str, Any]) -> Award:
+        membership = data["membership"]
+        return services.award_create(
+            merchant=membership.merchant,
+            request=services.AwardRequest(
+                user=str(membership.pk),
+                store=data["store"].pk,
+                number_of_stamps=data["number_of_stamps"],
+                notes=data.get("notes", ""),
+                expiration_date=data.get("expiration_date"),
+                require_email_notification=data.get("require_email_notification", False),
+            ),
+            now=timezone.now(),
+        )
+
+
+class DeductionAddForm(ServiceAddForm):
+    class Meta:
+        model = StampsDeduction
+        fields = ["membership", "stamps", "notes"]
+
+    def perform(self, data: dict[str, Any]) -> StampsDeduction:
+        membership = data["membership"]
+        return services.stamps_deduct(
+            merchant=membership.merchant,
+            user=str(membership.pk),
+            stamps=data["stamps"],
+            notes=data["notes"],
+            now=timezone.now(),
+        )
+
+
 @admin.register(Award)
-class AwardAdmin(AppendOnlyAdmin):
+class AwardAdmin(ServiceAddAdmin):
     """Adding an award here calls the same service as POST /api/stamps/add."""
 
+    form = AwardAddForm
     list_display = [
         "id",
         "membership",
@@ -156,32 +229,8 @@ class AwardAdmin(AppendOnlyAdmin):
         "created_at",
     ]
     list_filter = ["status", "store__merchant"]
-    fields = [
-        "membership",
-        "store",
-        "number_of_stamps",
-        "expiration_date",
-        "notes",
-        "require_email_notification",
-    ]
     raw_id_fields = ["membership"]
     actions = ["cancel_awards"]
-
-    def save_model(self, request: HttpRequest, obj: Award, form: Any, change: bool) -> None:
-        membership = obj.membership
-        award = services.award_create(
-            merchant=membership.merchant,
-            request=services.AwardRequest(
-                user=str(membership.pk),
-                store=obj.store_id,
-                number_of_stamps=obj.number_of_stamps,
-                notes=obj.notes,
-                expiration_date=obj.expiration_date,
-                require_email_notification=obj.require_email_notification,
-            ),
-            now=timezone.now(),
-        )
-        obj.pk = award.pk
 
     @admin.action(description="Cancel selected awards")
     def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> None:
@@ -198,25 +247,13 @@ class AwardAdmin(AppendOnlyAdmin):
 
 
 @admin.register(StampsDeduction)
-class StampsDeductionAdmin(AppendOnlyAdmin):
+class StampsDeductionAdmin(ServiceAddAdmin):
     """Adding a deduction here calls the same service as POST /api/memberships/deduct-stamps."""
 
+    form = DeductionAddForm
     list_display = ["id", "membership", "stamps", "purpose", "status", "created_at"]
     list_filter = ["purpose", "status"]
-    fields = ["membership", "stamps", "notes"]
     raw_id_fields = ["membership"]
-
-    def save_model(
-        self, request: HttpRequest, obj: StampsDeduction, form: Any, change: bool
-    ) -> None:
-        deduction = services.stamps_deduct(
-            merchant=obj.membership.merchant,
-            user=str(obj.membership_id),
-            stamps=obj.stamps,
-            notes=obj.notes,
-            now=timezone.now(),
-        )
-        obj.pk = deduction.pk
 
 
 @admin.register(LedgerEntry)
@@ -230,7 +267,7 @@ class LedgerEntryAdmin(AppendOnlyAdmin):
 
 @admin.register(EmailOutbox)
 class EmailOutboxAdmin(AppendOnlyAdmin):
-    list_display = ["id", "recipient", "subject", "status", "attempts", "next_attempt_at"]
+    list_display = ["id", "recipient", "award", "status", "attempts", "next_attempt_at"]
     list_filter = ["status"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

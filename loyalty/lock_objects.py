@@ -7,4 +7,6 @@ from loyalty.models import Membership
 
 
 def membership_qs_for_update() -> QuerySet[Membership]:
-    return Membership.objects.select_related("level").select_for_update(of=("self",))
+    # No join here: a row locked through a join is re-checked against the joined row as it
+    # was, so a concurrent level change made the member vanish ("User not found").
+    return Membership.objects.select_for_update()

@@ -31,7 +31,7 @@ def membership_find(*, merchant: Merchant, user: str, for_update: bool = False) 
         candidates = [scoped.filter(email=user.lower())]
     else:
         candidates = [scoped.filter(member_id=user)]
-        if user.isdigit() and 0 < int(user) <= MAX_ID:
+        if user.isascii() and user.isdigit() and 0 < int(user) <= MAX_ID:
             candidates.append(scoped.filter(pk=int(user)))
     for queryset in candidates:
         membership = queryset.first()

@@ -1,8 +1,8 @@
 """What every Stamps endpoint shares: merchant auth, input validation, error style."""
 
-import json
 from typing import Any
 
+import orjson
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers
@@ -40,12 +40,25 @@ class UserField(TextField):
         super().__init__(**kwargs)
 
 
+class BoundedIntegerField(serializers.IntegerField):
+    """The JSON parser reads integers past 64 bits as floats; report those as out of range
+    rather than as "not an integer"."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            if self.max_value is not None and data > self.max_value:
+                self.fail("max_value", max_value=self.max_value)
+            if self.min_value is not None and data < self.min_value:
+                self.fail("min_value", min_value=self.min_value)
+        return super().to_internal_value(data)
+
+
 def id_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return BoundedIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def stamps_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_STAMPS, **kwargs)
+    return BoundedIntegerField(min_value=1, max_value=MAX_STAMPS, **kwargs)
 
 
 class StampsApiView(APIView):
@@ -78,8 +91,7 @@ class StampsApiView(APIView):
         )
 
     def respond(self, request: Request) -> HttpResponse:
-        body = json.dumps(self.apply(request), ensure_ascii=False, separators=(",", ":"))
-        return HttpResponse(body.encode(), content_type="application/json")
+        return HttpResponse(orjson.dumps(self.apply(request)), content_type="application/json")
 
     def validated(self, request: Request) -> dict[str, Any]:
         serializer = self.InputSerializer(data=request.data)
