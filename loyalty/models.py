@@ -75,6 +75,11 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
+class Gender(models.IntegerChoices):
+    MALE = 1, "Male"
+    FEMALE = 2, "Female"
+
+
 class Membership(models.Model):
     """A customer of one merchant, with the cached stamp balance of their lots."""
 
@@ -85,6 +90,9 @@ class Membership(models.Model):
     member_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     name = models.CharField(max_length=120, blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    gender = models.PositiveSmallIntegerField(choices=Gender, null=True, blank=True)
+    address = models.CharField(max_length=255, blank=True)
     referral_code = models.CharField(max_length=12)
     is_blocked = models.BooleanField(default=False)
     stamps = models.BigIntegerField(default=0, editable=False)
@@ -250,12 +258,13 @@ class OutboxStatus(models.IntegerChoices):
 
 
 class EmailOutbox(models.Model):
-    """Emails written in the same transaction as the change they announce, sent later."""
+    """Emails written in the same transaction as the change they announce, sent later.
+    A row holds the facts; the text is rendered when it is sent."""
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="emails")
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="emails")
     recipient = models.EmailField()
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
+    stamps_after = models.BigIntegerField(help_text="The member's stamps right after the award.")
     status = models.PositiveSmallIntegerField(choices=OutboxStatus, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -274,4 +283,4 @@ class EmailOutbox(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} → {self.recipient}"
+        return f"award {self.award_id} → {self.recipient}"

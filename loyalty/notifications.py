@@ -18,16 +18,22 @@ def award_email_enqueue(*, membership: Membership, award: Award, now: datetime) 
     assert membership.email
     return EmailOutbox.objects.create(
         membership=membership,
+        award=award,
         recipient=membership.email,
-        subject=f"You earned {award.number_of_stamps} stamps",
-        body=(
-            f"You earned {award.number_of_stamps} stamps. "
-            f"You now hold {membership.stamps} stamps; these expire on "
-            f"{award.expiration_date.isoformat()}."
-        ),
+        stamps_after=membership.stamps,
         created_at=now,
         next_attempt_at=now,
     )
+
+
+def award_email_text(email: EmailOutbox) -> tuple[str, str]:
+    award = email.award
+    subject = f"You earned {award.number_of_stamps} stamps"
+    body = (
+        f"You earned {award.number_of_stamps} stamps. You now hold {email.stamps_after} "
+        f"stamps; these expire on {award.expiration_date.isoformat()}."
+    )
+    return subject, body
 
 
 def outbox_send_due(*, now: datetime | None = None, batch_size: int = 100) -> int:
@@ -37,7 +43,8 @@ def outbox_send_due(*, now: datetime | None = None, batch_size: int = 100) -> in
     sent = 0
     with transaction.atomic():
         due = list(
-            EmailOutbox.objects.select_for_update(skip_locked=True)
+            EmailOutbox.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("award")
             .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")[:batch_size]
         )
@@ -49,7 +56,8 @@ def outbox_send_due(*, now: datetime | None = None, batch_size: int = 100) -> in
 def email_deliver(email: EmailOutbox, *, now: datetime) -> int:
     email.attempts += 1
     try:
-        send_mail(email.subject, email.body, None, [email.recipient])
+        subject, body = award_email_text(email)
+        send_mail(subject, body, None, [email.recipient])
     except Exception as error:  # any transport failure: keep the row and try again later
         logger.warning("email %s failed (attempt %s): %s", email.pk, email.attempts, error)
         email.last_error = str(error)[:2000]

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from loyalty import ledger
+from loyalty import ledger, pg_ledger
 from loyalty.levels import level_for, membership_level_refresh
 from loyalty.members import ensure_not_blocked, membership_lock
 from loyalty.models import (
@@ -66,17 +66,20 @@ def store_get(*, merchant: Merchant, store_id: int) -> Store:
 
 
 def award_create(*, merchant: Merchant, request: AwardRequest, now: datetime) -> Award:
-    if request.number_of_stamps > merchant.max_stamps_per_award:
-        raise AwardTooLarge(
-            f"Ensure this value is less than or equal to {merchant.max_stamps_per_award}."
+    ensure_award_size(merchant, request.number_of_stamps)
+    expiration_date = award_expiration_date(merchant, request.expiration_date, now=now)
+    if pg_ledger.available():
+        return pg_ledger.award_create(
+            merchant=merchant,
+            store_id=request.store,
+            user=request.user,
+            number_of_stamps=request.number_of_stamps,
+            notes=request.notes,
+            expiration_date=expiration_date,
+            notify=request.require_email_notification,
+            now=now,
         )
     store = store_get(merchant=merchant, store_id=request.store)
-    today = ledger.local_date(now)
-    expiration_date = request.expiration_date or today + timedelta(
-        days=merchant.stamps_validity_days
-    )
-    if expiration_date < today:
-        raise ExpirationInPast()
     with transaction.atomic():
         membership = membership_lock(merchant=merchant, user=request.user)
         ensure_not_blocked(membership)
@@ -96,6 +99,21 @@ def award_create(*, merchant: Merchant, request: AwardRequest, now: datetime) ->
         if request.require_email_notification and membership.email:
             award_email_enqueue(membership=membership, award=award, now=now)
     return award
+
+
+def ensure_award_size(merchant: Merchant, number_of_stamps: int) -> None:
+    if number_of_stamps > merchant.max_stamps_per_award:
+        raise AwardTooLarge(
+            f"Ensure this value is less than or equal to {merchant.max_stamps_per_award}."
+        )
+
+
+def award_expiration_date(merchant: Merchant, requested: date | None, *, now: datetime) -> date:
+    today = ledger.local_date(now)
+    expiration_date = requested or today + timedelta(days=merchant.stamps_validity_days)
+    if expiration_date < today:
+        raise ExpirationInPast()
+    return expiration_date
 
 
 def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime) -> Award:
@@ -123,6 +141,16 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
 def stamps_deduct(
     *, merchant: Merchant, user: str, stamps: int, notes: str, now: datetime
 ) -> StampsDeduction:
+    if pg_ledger.available():
+        deduction, _ = pg_ledger.stamps_spend(
+            merchant=merchant,
+            user=user,
+            stamps=stamps,
+            notes=notes,
+            purpose=DeductionPurpose.DEDUCTION,
+            now=now,
+        )
+        return deduction
     with transaction.atomic():
         membership = membership_lock(merchant=merchant, user=user)
         deduction = stamps_spend(

@@ -3,11 +3,14 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 
+from loyalty import pg_ledger
 from loyalty.members import UserNotFound, membership_lock
 from loyalty.models import DeductionPurpose, Membership, Merchant, Store
 from loyalty.services import stamps_spend, store_get
 from redemptions.models import Redemption, Reward
 from stamps_server.errors import DomainError
+
+OUT_OF_STOCK = "This reward is out of stock"
 
 
 class InvalidReward(DomainError):
@@ -37,19 +40,24 @@ def redemption_create(
 ) -> Redemption:
     store = store_get(merchant=merchant, store_id=store_id)
     reward = reward_get(merchant=merchant, reward_id=reward_id)
+    ensure_within_window(reward, now)
     ensure_redeemable_at(reward, store)
+    if pg_ledger.available():
+        return redemption_create_in_postgres(
+            merchant=merchant, customer=customer, store=store, reward=reward, now=now
+        )
     with transaction.atomic():
         membership = customer_lock(merchant=merchant, customer=customer)
         ensure_level_reached(reward, membership)
-        if reward.stock is not None:
-            reward_stock_take(reward)
         deduction = stamps_spend(
             membership=membership,
             stamps=reward.stamps_to_redeem,
-            notes=f"Redemption: {reward.name}"[:255],
+            notes=redemption_notes(reward),
             purpose=DeductionPurpose.REDEMPTION,
             now=now,
         )
+        if reward.stock is not None:
+            reward_stock_take(reward)
         redemption = Redemption.objects.create(
             membership=membership,
             reward=reward,
@@ -61,11 +69,57 @@ def redemption_create(
     return redemption
 
 
+def redemption_create_in_postgres(
+    *, merchant: Merchant, customer: str, store: Store, reward: Reward, now: datetime
+) -> Redemption:
+    minimum = reward.minimum_level
+    try:
+        deduction, redemption_id = pg_ledger.stamps_spend(
+            merchant=merchant,
+            user=customer,
+            stamps=reward.stamps_to_redeem,
+            notes=redemption_notes(reward),
+            purpose=DeductionPurpose.REDEMPTION,
+            now=now,
+            reward_id=reward.pk,
+            store_id=store.pk,
+            level_threshold=minimum.minimum_qualifying_stamps if minimum else None,
+            limited_stock=reward.stock is not None,
+        )
+    except UserNotFound as not_found:
+        raise UserNotFound("Customer not found", field="customer") from not_found
+    except pg_ledger.RefusedByLedger as refusal:
+        if refusal.message == "level_not_reached":
+            raise level_not_reached(reward) from refusal
+        raise RewardNotRedeemable(OUT_OF_STOCK) from refusal
+    return Redemption(
+        pk=redemption_id,
+        membership=deduction.membership,
+        reward=reward,
+        store=store,
+        deduction=deduction,
+        stamps_used=reward.stamps_to_redeem,
+        created_at=now,
+    )
+
+
+def redemption_notes(reward: Reward) -> str:
+    return f"Redemption: {reward.name}"[:255]
+
+
 def customer_lock(*, merchant: Merchant, customer: str) -> Membership:
     try:
         return membership_lock(merchant=merchant, user=customer)
     except UserNotFound as not_found:
         raise UserNotFound("Customer not found", field="customer") from not_found
+
+
+def ensure_within_window(reward: Reward, now: datetime) -> None:
+    """The window is [starts_at, ends_at), as `redemptions.selectors` lists it."""
+    if reward.starts_at is not None and now < reward.starts_at:
+        raise RewardNotRedeemable("This reward is not available yet")
+    if reward.ends_at is not None and now >= reward.ends_at:
+        raise RewardNotRedeemable("This reward is no longer available")
 
 
 def ensure_redeemable_at(reward: Reward, store: Store) -> None:
@@ -77,11 +131,16 @@ def ensure_redeemable_at(reward: Reward, store: Store) -> None:
 def ensure_level_reached(reward: Reward, membership: Membership) -> None:
     minimum = reward.minimum_level
     if minimum and membership.level.minimum_qualifying_stamps < minimum.minimum_qualifying_stamps:
-        raise RewardNotRedeemable(f"This reward needs the {minimum.name} level")
+        raise level_not_reached(reward)
+
+
+def level_not_reached(reward: Reward) -> RewardNotRedeemable:
+    assert reward.minimum_level is not None
+    return RewardNotRedeemable(f"This reward needs the {reward.minimum_level.name} level")
 
 
 def reward_stock_take(reward: Reward) -> None:
     """Takes one from a limited stock; the conditional update is the lock, after the member's."""
     taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
     if not taken:
-        raise RewardNotRedeemable("This reward is out of stock")
+        raise RewardNotRedeemable(OUT_OF_STOCK)

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from django.db import migrations
+
+SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
+FUNCTIONS = [
+    "stamps_spend(bigint, text, integer, text, integer, date, timestamptz, bigint, bigint,"
+    " bigint, boolean)",
+    "stamps_award(bigint, bigint, text, integer, text, date, boolean, date, timestamptz)",
+    "stamps_member_view(loyalty_membership)",
+    "stamps_due_total(bigint, date)",
+    "stamps_expire_due(bigint, date, timestamptz)",
+    "stamps_find_member(bigint, text)",
+]
+
+
+def install(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(SQL.read_text())  # no parameters: `%ROWTYPE` is not a placeholder
+
+
+def uninstall(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for signature in FUNCTIONS:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {signature}")
+
+
+class Migration(migrations.Migration):
+    """PostgreSQL only: the one-round-trip ledger writes (see loyalty/sql/ledger.sql).
+    Rerun by a later migration whenever that file changes."""
+
+    dependencies = [
+        ("loyalty", "0001_initial"),
+        ("redemptions", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(install, uninstall, elidable=False)]

@@ -1,0 +1,103 @@
+"""Calls into the PostgreSQL ledger functions (loyalty/sql/ledger.sql): one round trip per
+award or spend. Refusals come back as codes and become the same domain errors the Python
+ledger raises; results come back as model instances carrying what the responses need."""
+
+from datetime import date, datetime
+
+from django.db import connection
+
+from loyalty.ledger import InsufficientStamps, local_date
+from loyalty.members import MembershipBlocked, UserNotFound
+from loyalty.models import Award, DeductionPurpose, Level, Membership, Merchant, StampsDeduction
+from stamps_server.errors import DomainError
+
+
+class RefusedByLedger(DomainError):
+    """Refusals only the redemption path can meet; redemptions re-raise them in its terms."""
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def refusal_raise(code: str) -> None:
+    from loyalty.services import InvalidStore  # services imports this module
+
+    known: dict[str, DomainError] = {
+        "invalid_store": InvalidStore(),
+        "user_not_found": UserNotFound(),
+        "membership_blocked": MembershipBlocked(),
+        "insufficient_stamps": InsufficientStamps(field="stamps"),
+    }
+    raise known.get(code) or RefusedByLedger(code)
+
+
+def call(function: str, arguments: list[object]) -> tuple:
+    placeholders = ", ".join(["%s"] * len(arguments))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {function}({placeholders})", arguments)
+        row = cursor.fetchone()
+    if row[0] is not None:
+        refusal_raise(row[0])
+    return row[1:]
+
+
+def membership_from(merchant: Merchant, view: tuple) -> Membership:
+    (pk, email, member_id, name, stamps, qualifying, level_id, level_number, level_name,
+     referral_code, created_at) = view
+    level = Level(pk=level_id, merchant=merchant, number=level_number, name=level_name)
+    return Membership(
+        pk=pk, merchant=merchant, level=level, email=email, member_id=member_id, name=name,
+        stamps=stamps, qualifying_stamps=qualifying, referral_code=referral_code,
+        created_at=created_at,
+    )
+
+
+def award_create(
+    *,
+    merchant: Merchant,
+    store_id: int,
+    user: str,
+    number_of_stamps: int,
+    notes: str,
+    expiration_date: date,
+    notify: bool,
+    now: datetime,
+) -> Award:
+    *member, award_id = call(
+        "stamps_award",
+        [merchant.pk, store_id, user, number_of_stamps, notes, expiration_date, notify,
+         local_date(now), now],
+    )
+    return Award(
+        pk=award_id, membership=membership_from(merchant, tuple(member)), store_id=store_id,
+        number_of_stamps=number_of_stamps, stamps_remaining=number_of_stamps,
+        expiration_date=expiration_date, notes=notes, require_email_notification=notify,
+        created_at=now,
+    )
+
+
+def stamps_spend(
+    *,
+    merchant: Merchant,
+    user: str,
+    stamps: int,
+    notes: str,
+    purpose: DeductionPurpose,
+    now: datetime,
+    reward_id: int | None = None,
+    store_id: int | None = None,
+    level_threshold: int | None = None,
+    limited_stock: bool = False,
+) -> tuple[StampsDeduction, int | None]:
+    """Returns the deduction (with its membership) and the redemption id, if any."""
+    *member, deduction_id, redemption_id = call(
+        "stamps_spend",
+        [merchant.pk, user, stamps, notes, purpose, local_date(now), now, reward_id, store_id,
+         level_threshold, limited_stock],
+    )
+    deduction = StampsDeduction(
+        pk=deduction_id, membership=membership_from(merchant, tuple(member)), stamps=stamps,
+        notes=notes, purpose=purpose, created_at=now,
+    )
+    return deduction, redemption_id
