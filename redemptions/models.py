@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from loyalty.models import Level, Membership, Merchant, StampsDeduction, Store
 
@@ -20,11 +20,27 @@ class Reward(models.Model):
         null=True, blank=True, help_text="Redemptions left; empty means unlimited."
     )
     is_active = models.BooleanField(default=True)
+    is_visible = models.BooleanField(
+        default=True, help_text="Shown to customers; a till may still redeem a hidden reward."
+    )
+    starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="Redeemable from this moment; empty means already."
+    )
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Redeemable until this moment; empty means no end."
+    )
+    image_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(stamps_to_redeem__gt=0), name="reward_cost_gt_0"),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(ends_at__isnull=True)
+                | Q(ends_at__gt=F("starts_at")),
+                name="reward_window_ends_after_start",
+            ),
         ]
 
     def __str__(self) -> str:

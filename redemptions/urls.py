@@ -1,6 +1,7 @@
-from redemptions import apis
+from redemptions import apis, reward_apis
 from stamps_server.routes import endpoint
 
 urlpatterns = [
     endpoint("redemptions/add", apis.RedemptionsAddApi, "redemptions-add"),
+    endpoint("rewards", reward_apis.RewardsApi, "rewards"),
 ]

@@ -1,0 +1,238 @@
+"""Reads a POS makes: spendable stamps, what will expire, and a member's activity history.
+
+Nothing here writes or locks. Stamps shown to a customer never include a lot past its
+expiration date, even before the expiry sweep (or the member's next write) has written it off."""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils.module_loading import import_string
+
+from loyalty.models import (
+    Award,
+    AwardStatus,
+    DeductionPurpose,
+    DeductionStatus,
+    EntryKind,
+    LedgerEntry,
+    Membership,
+    StampsDeduction,
+    Store,
+)
+
+ACTIVITIES_PER_PAGE = 20
+
+
+def membership_spendable_stamps(membership: Membership, *, today: date) -> int:
+    """The cached balance less what sits in lots already past their date, in one statement
+    so a concurrent write-off cannot be counted twice or not at all."""
+    overdue = (
+        Award.objects.filter(
+            membership=OuterRef("pk"),
+            status=AwardStatus.ACTIVE,
+            stamps_remaining__gt=0,
+            expiration_date__lt=today,
+        )
+        .values("membership")
+        .annotate(total=Sum("stamps_remaining"))
+        .values("total")
+    )
+    spendable = F("stamps") - Coalesce(Subquery(overdue), 0)
+    return int(
+        Membership.objects.filter(pk=membership.pk)
+        .annotate(spendable=spendable)
+        .values_list("spendable", flat=True)
+        .get()
+    )
+
+
+def expiration_journals(
+    membership: Membership, *, today: date, minimum_date: date | None = None
+) -> list[Award]:
+    """Lots that still hold stamps and will expire on or after `minimum_date`, soonest first.
+    A date before today means today: a lot past its date has expired already."""
+    since = max(minimum_date or today, today)
+    return list(
+        Award.objects.filter(
+            membership=membership,
+            status=AwardStatus.ACTIVE,
+            stamps_remaining__gt=0,
+            expiration_date__gte=since,
+        ).order_by("expiration_date", "id")
+    )
+
+
+class ActivityType(models.IntegerChoices):
+    TRANSACTION = 0, "Transaction"
+    REDEMPTION = 1, "Redemption"
+    AWARD = 2, "Awarded Stamps"
+    UPGRADE = 5, "Membership Upgrade"
+    DOWNGRADE = 6, "Membership Downgrade"
+    DEDUCTION = 10, "Deduct Stamps"
+    EXPIRY = 15, "Stamps Expired"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line of a member's history. `id` is the id of the source row (an award, a
+    redemption...), unique within its type; `details` holds the type's own object."""
+
+    type: ActivityType
+    id: int
+    stamps: int
+    created_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[datetime, int, int]:
+        return (self.created_at, self.type, self.id)
+
+
+@dataclass(frozen=True)
+class ActivityWindow:
+    """What a source returns: activities created in [since, before), newest first, at most
+    `limit` of them (all when None)."""
+
+    before: datetime | None = None
+    since: datetime | None = None
+    limit: int | None = None
+
+    def apply(
+        self, queryset: QuerySet[Any], *, created: str = "created_at", tiebreak: str = "-pk"
+    ) -> QuerySet[Any]:
+        if self.before is not None:
+            queryset = queryset.filter(**{f"{created}__lt": self.before})
+        if self.since is not None:
+            queryset = queryset.filter(**{f"{created}__gte": self.since})
+        queryset = queryset.order_by(f"-{created}", tiebreak)
+        return queryset[: self.limit] if self.limit is not None else queryset
+
+
+ActivitySource = Callable[[Membership, ActivityWindow], list[Activity]]
+
+# A new kind of history (transactions, level changes) is one function with the signature of
+# ActivitySource, added here. Dotted paths, so an app that depends on loyalty can add its own.
+ACTIVITY_SOURCES = (
+    "loyalty.selectors.award_activities",
+    "loyalty.selectors.deduction_activities",
+    "loyalty.selectors.expiry_activities",
+    "redemptions.selectors.redemption_activities",
+)
+
+
+@functools.cache
+def activity_sources() -> list[ActivitySource]:
+    return [import_string(path) for path in ACTIVITY_SOURCES]
+
+
+def store_brief(store: Store) -> dict[str, Any]:
+    return {"id": store.pk, "name": store.name}
+
+
+def award_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
+    awards = window.apply(Award.objects.filter(membership=membership).select_related("store"))
+    return [
+        Activity(
+            type=ActivityType.AWARD,
+            id=award.pk,
+            stamps=award.number_of_stamps,
+            created_at=award.created_at,
+            details={
+                "award": {
+                    "stamps": award.number_of_stamps,
+                    "notes": award.notes,
+                    "status": award.status,
+                    "status_text": AwardStatus(award.status).label,
+                    "expiration_date": award.expiration_date.isoformat(),
+                },
+                "store": store_brief(award.store),
+            },
+        )
+        for award in awards
+    ]
+
+
+def deduction_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
+    """Plain deductions; a redemption's deduction is shown as the redemption."""
+    deductions = window.apply(
+        StampsDeduction.objects.filter(membership=membership, purpose=DeductionPurpose.DEDUCTION)
+    )
+    return [
+        Activity(
+            type=ActivityType.DEDUCTION,
+            id=deduction.pk,
+            stamps=deduction.stamps,
+            created_at=deduction.created_at,
+            details={
+                "stamps_deduction": {
+                    "stamps": deduction.stamps,
+                    "notes": deduction.notes,
+                    "status": deduction.status,
+                    "status_text": DeductionStatus(deduction.status).label,
+                }
+            },
+        )
+        for deduction in deductions
+    ]
+
+
+def expiry_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
+    """One activity per lot and write-off; its id is the lot's (the award's) id."""
+    expiries = window.apply(
+        LedgerEntry.objects.filter(membership=membership, kind=EntryKind.EXPIRY)
+        .values("award", "created_at")
+        .annotate(delta=Sum("delta")),
+        tiebreak="-award",
+    )
+    return [
+        Activity(
+            type=ActivityType.EXPIRY,
+            id=row["award"],
+            stamps=-row["delta"],
+            created_at=row["created_at"],
+            details={"expired_stamps": -row["delta"], "award": {"id": row["award"]}},
+        )
+        for row in expiries
+    ]
+
+
+def activities_collect(membership: Membership, window: ActivityWindow) -> list[Activity]:
+    found = [activity for source in activity_sources() for activity in source(membership, window)]
+    found.sort(key=Activity.sort_key, reverse=True)
+    return found[: window.limit] if window.limit is not None else found
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    activities: list[Activity]
+    has_next: bool
+
+
+def whole_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def activities_page(
+    membership: Membership, *, older_than: datetime | None = None, size: int = ACTIVITIES_PER_PAGE
+) -> ActivityPage:
+    """Newest first, created strictly before `older_than`. A page never splits the
+    activities of one second (the precision of `created`), so passing the last activity's
+    `created` as the next `older_than` neither skips nor repeats one; it may hold fewer than
+    `size`, or, when one second holds more than a page, all of that second."""
+    newest = activities_collect(membership, ActivityWindow(before=older_than, limit=size + 1))
+    if len(newest) <= size:
+        return ActivityPage(newest, has_next=False)
+    boundary = whole_second(newest[size - 1].created_at)
+    if whole_second(newest[size].created_at) < boundary:
+        return ActivityPage(newest[:size], has_next=True)
+    page = [activity for activity in newest[:size] if whole_second(activity.created_at) > boundary]
+    if page:
+        return ActivityPage(page, has_next=True)
+    crowded = activities_collect(membership, ActivityWindow(before=older_than, since=boundary))
+    older = activities_collect(membership, ActivityWindow(before=boundary, limit=1))
+    return ActivityPage(crowded, has_next=bool(older))

@@ -1,0 +1,68 @@
+from typing import Any
+
+from django.utils import timezone
+
+from loyalty.member_apis import MerchantQuery, StampsReadView
+from loyalty.members import membership_find
+from loyalty.models import Membership
+from loyalty.selectors import membership_spendable_stamps
+from loyalty.services import store_get
+from redemptions.models import Reward
+from redemptions.selectors import reward_redeemable, rewards_offered
+from stamps_server.api import UserField, id_field
+
+PRODUCT = 1  # the Stamps reward type "Product"; the only kind of reward this server has
+
+
+def reward_body(reward: Reward, *, redeemable: bool | None = None) -> dict[str, Any]:
+    minimum = reward.minimum_level
+    shown_to_member = {} if redeemable is None else {"redeemable": redeemable}
+    return {
+        "id": reward.pk,
+        "name": reward.name,
+        "stamps_to_redeem": reward.stamps_to_redeem,
+        "membership": minimum.name if minimum else None,
+        **shown_to_member,
+        "is_visible": reward.is_visible,
+        "code": reward.code,
+        "type": PRODUCT,
+        "description": reward.description,
+        "image_url": reward.image_url,
+        "extra_data": {},
+    }
+
+
+class RewardsApi(StampsReadView):
+    """GET /api/rewards/: the merchant's active rewards inside their window, cheapest first.
+    With `user`, each says whether that member could redeem it at `store` now (enough
+    unexpired stamps, level reached, offered at the store, in stock, member not blocked),
+    and `customer` is added. `merchant` is checked as for every GET endpoint."""
+
+    class InputSerializer(MerchantQuery):
+        store = id_field()
+        user = UserField(required=False)
+
+    def read(self, query: dict[str, Any]) -> dict[str, Any]:
+        store = store_get(merchant=self.merchant, store_id=query["store"])
+        now = timezone.now()
+        rewards = rewards_offered(merchant=self.merchant, now=now)
+        if "user" not in query:
+            return {"rewards": [reward_body(reward) for reward in rewards]}
+        membership = membership_find(merchant=self.merchant, user=query["user"])
+        spendable = membership_spendable_stamps(membership, today=timezone.localdate(now))
+        return {
+            "rewards": [
+                reward_body(
+                    reward,
+                    redeemable=reward_redeemable(
+                        reward, membership=membership, spendable_stamps=spendable, store=store
+                    ),
+                )
+                for reward in rewards
+            ],
+            "customer": customer_body(membership, spendable),
+        }
+
+
+def customer_body(membership: Membership, spendable: int) -> dict[str, Any]:
+    return {"id": membership.pk, "stamps_remaining": spendable, "status": membership.level.name}

@@ -1,0 +1,260 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from loyalty.models import Level
+from redemptions.models import Redemption
+from tests.factories import MembershipFactory, RewardFactory, StoreFactory, award_stamps
+
+pytestmark = pytest.mark.django_db
+URL = "/api/rewards/"
+REDEEM = "/api/redemptions/add"
+LEGACY_DETAIL = "Your transaction cannot be completed due to the following error(s)"
+
+
+def hours(count: int) -> datetime.timedelta:
+    return datetime.timedelta(hours=count)
+
+
+def listed(response) -> dict[str, dict]:
+    assert response.status_code == 200, response.content
+    return {reward["name"]: reward for reward in response.json()["rewards"]}
+
+
+def redeemable(tenant, **params) -> dict[str, bool]:
+    query = {"store": tenant.store.pk, "user": tenant.member.email} | params
+    return {
+        name: reward["redeemable"] for name, reward in listed(tenant.client.get(URL, query)).items()
+    }
+
+
+def field_error(response, field: str, code: str) -> None:
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert (payload["error_code"], list(payload["errors"])) == (code, [field])
+
+
+class TestRewardsList:
+    def test_answers_with_the_documented_body_without_a_user(self, tenant):
+        gold = Level.objects.get(merchant=tenant.merchant, name="Gold")
+        reward = RewardFactory(
+            merchant=tenant.merchant,
+            name="Nasi Lemak",
+            code="A003",
+            description="With sambal",
+            stamps_to_redeem=120,
+            minimum_level=gold,
+            image_url="https://example.com/nasi.png",
+        )
+
+        response = tenant.client.get(URL, {"store": tenant.store.pk})
+
+        assert response.status_code == 200
+        assert response["Allow"] == "GET, OPTIONS"
+        assert response.json() == {
+            "rewards": [
+                {
+                    "id": reward.pk,
+                    "name": "Nasi Lemak",
+                    "stamps_to_redeem": 120,
+                    "membership": "Gold",
+                    "is_visible": True,
+                    "code": "A003",
+                    "type": 1,
+                    "description": "With sambal",
+                    "image_url": "https://example.com/nasi.png",
+                    "extra_data": {},
+                }
+            ]
+        }
+
+    def test_adds_redeemable_and_the_customer_when_a_user_is_given(self, tenant):
+        award_stamps(tenant.member, 20)
+        reward = RewardFactory(merchant=tenant.merchant, name="Mee Goreng", stamps_to_redeem=20)
+
+        response = APIClient().get(
+            URL,
+            {
+                "token": tenant.key,
+                "merchant": tenant.merchant.pk,
+                "store": tenant.store.pk,
+                "user": tenant.member.member_id,
+            },
+        )
+
+        assert response.json() == {
+            "rewards": [
+                {
+                    "id": reward.pk,
+                    "name": "Mee Goreng",
+                    "stamps_to_redeem": 20,
+                    "membership": None,
+                    "redeemable": True,
+                    "is_visible": True,
+                    "code": "",
+                    "type": 1,
+                    "description": "",
+                    "image_url": "",
+                    "extra_data": {},
+                }
+            ],
+            "customer": {"id": tenant.member.pk, "stamps_remaining": 20, "status": "Blue"},
+        }
+
+    def test_lists_the_cheapest_first_hidden_ones_included(self, tenant):
+        RewardFactory(merchant=tenant.merchant, name="Dear", stamps_to_redeem=30)
+        RewardFactory(merchant=tenant.merchant, name="Cheap", stamps_to_redeem=5, is_visible=False)
+
+        rewards = tenant.client.get(URL, {"store": tenant.store.pk}).json()["rewards"]
+
+        assert [(r["name"], r["is_visible"]) for r in rewards] == [("Cheap", False), ("Dear", True)]
+
+    def test_lists_only_active_rewards_inside_their_window(self, tenant):
+        now = timezone.now()
+        RewardFactory(merchant=tenant.merchant, name="Always")
+        RewardFactory(
+            merchant=tenant.merchant, name="Open", starts_at=now - hours(1), ends_at=now + hours(1)
+        )
+        RewardFactory(merchant=tenant.merchant, name="Retired", is_active=False)
+        RewardFactory(merchant=tenant.merchant, name="Not yet", starts_at=now + hours(1))
+        RewardFactory(merchant=tenant.merchant, name="Over", ends_at=now - hours(1))
+
+        names = listed(tenant.client.get(URL, {"store": tenant.store.pk}))
+
+        assert set(names) == {"Always", "Open"}
+
+    def test_says_which_rewards_the_member_could_redeem_at_the_store(self, tenant):
+        award_stamps(tenant.member, 60)  # Silver
+        elsewhere = StoreFactory(merchant=tenant.merchant)
+        silver = Level.objects.get(merchant=tenant.merchant, name="Silver")
+        gold = Level.objects.get(merchant=tenant.merchant, name="Gold")
+        RewardFactory(merchant=tenant.merchant, name="Affordable", stamps_to_redeem=60)
+        RewardFactory(merchant=tenant.merchant, name="Too dear", stamps_to_redeem=61)
+        RewardFactory(merchant=tenant.merchant, name="Silver", minimum_level=silver)
+        RewardFactory(merchant=tenant.merchant, name="Gold", minimum_level=gold)
+        RewardFactory(merchant=tenant.merchant, name="In stock", stock=1)
+        RewardFactory(merchant=tenant.merchant, name="Sold out", stock=0)
+        RewardFactory(merchant=tenant.merchant, name="Here").stores.add(tenant.store)
+        RewardFactory(merchant=tenant.merchant, name="Elsewhere").stores.add(elsewhere)
+
+        assert redeemable(tenant) == {
+            "Affordable": True,
+            "Too dear": False,
+            "Silver": True,
+            "Gold": False,
+            "In stock": True,
+            "Sold out": False,
+            "Here": True,
+            "Elsewhere": False,
+        }
+
+    def test_does_not_count_stamps_past_their_date(self, tenant):
+        award_stamps(tenant.member, 5)
+        award_stamps(
+            tenant.member,
+            10,
+            expiration_date=timezone.localdate() - datetime.timedelta(days=1),
+            now=timezone.now() - datetime.timedelta(days=3),
+        )
+        RewardFactory(merchant=tenant.merchant, name="Ten", stamps_to_redeem=10)
+
+        response = tenant.client.get(URL, {"store": tenant.store.pk, "user": tenant.member.email})
+
+        assert response.json()["customer"]["stamps_remaining"] == 5
+        assert listed(response)["Ten"]["redeemable"] is False
+
+    def test_a_blocked_member_can_redeem_nothing(self, tenant):
+        blocked = MembershipFactory(merchant=tenant.merchant)
+        award_stamps(blocked, 50)
+        blocked.is_blocked = True
+        blocked.save()
+        RewardFactory(merchant=tenant.merchant, name="Cheap", stamps_to_redeem=1)
+
+        assert redeemable(tenant, user=blocked.email) == {"Cheap": False}
+
+    def test_what_it_lists_as_redeemable_the_till_can_redeem(self, tenant):
+        award_stamps(tenant.member, 10)
+        reward = RewardFactory(merchant=tenant.merchant, name="Scoop", stamps_to_redeem=10)
+        assert redeemable(tenant) == {"Scoop": True}
+
+        response = tenant.post(
+            REDEEM, {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk}
+        )
+
+        assert response.status_code == 200
+
+    def test_never_lists_another_merchants_rewards(self, tenant, other_tenant):
+        RewardFactory(merchant=other_tenant.merchant, name="Their secret")
+
+        response = tenant.client.get(URL, {"store": tenant.store.pk})
+
+        assert response.json() == {"rewards": []}
+
+    def test_refuses_another_merchants_member(self, tenant, other_tenant):
+        response = tenant.client.get(
+            URL, {"store": tenant.store.pk, "user": other_tenant.member.email}
+        )
+
+        field_error(response, "user", "invalid_data")
+
+    @pytest.mark.parametrize(
+        ("params", "field", "code"),
+        [
+            ({}, "store", "required"),
+            ({"store": "one"}, "store", "invalid"),
+            ({"store": 10**12}, "store", "invalid_store"),
+            ({"store": "S", "merchant": 10**12}, "merchant", "invalid"),
+            ({"store": "S", "user": "nobody@example.com"}, "user", "invalid_data"),
+        ],
+    )
+    def test_refuses_bad_input_in_the_field_map_shape(self, tenant, params, field, code):
+        query = {key: tenant.store.pk if value == "S" else value for key, value in params.items()}
+
+        field_error(tenant.client.get(URL, query), field, code)
+
+    def test_refuses_another_merchants_store(self, tenant, other_tenant):
+        field_error(
+            tenant.client.get(URL, {"store": other_tenant.store.pk}), "store", "invalid_store"
+        )
+
+    def test_refuses_a_request_without_credentials(self, tenant, anonymous):
+        assert anonymous.get(URL, {"store": tenant.store.pk}).status_code == 403
+
+
+class TestRedeemingOutsideTheWindow:
+    @pytest.mark.parametrize(
+        ("window", "message"),
+        [
+            ({"starts_at": hours(1)}, "This reward is not available yet"),
+            ({"ends_at": hours(-1)}, "This reward is no longer available"),
+        ],
+    )
+    def test_is_refused(self, tenant, window, message):
+        award_stamps(tenant.member, 50)
+        now = timezone.now()
+        reward = RewardFactory(
+            merchant=tenant.merchant, **{key: now + delta for key, delta in window.items()}
+        )
+
+        response = tenant.post(
+            REDEEM, {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk}
+        )
+
+        assert response.status_code == 400
+        assert response.json() == {"detail": LEGACY_DETAIL, "errors": [{"reward": message}]}
+        assert not Redemption.objects.exists()
+
+    def test_is_allowed_inside_it(self, tenant):
+        award_stamps(tenant.member, 50)
+        now = timezone.now()
+        reward = RewardFactory(
+            merchant=tenant.merchant, starts_at=now - hours(1), ends_at=now + hours(1)
+        )
+
+        response = tenant.post(
+            REDEEM, {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk}
+        )
+
+        assert response.status_code == 200
