@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY stamps_server ./stamps_server
+COPY loyalty ./loyalty
+COPY redemptions ./redemptions
+COPY idempotency ./idempotency
+COPY manage.py gunicorn.conf.py ./
+RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput
+EXPOSE 8000
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]
