@@ -6,6 +6,7 @@ COPY stamps_server ./stamps_server
 COPY loyalty ./loyalty
 COPY redemptions ./redemptions
 COPY idempotency ./idempotency
+COPY transactions ./transactions
 COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput
 EXPOSE 8000

@@ -191,3 +191,38 @@ def lot_close_for_cancel(*, membership: Membership, award: Award, now: datetime)
     award.status = AwardStatus.CANCELED
     award.canceled_at = now
     award.save(update_fields=["stamps_remaining", "status", "canceled_at"])
+
+
+def spend_refund(*, membership: Membership, deduction: StampsDeduction, now: datetime) -> int:
+    """Gives a cancelled spend's stamps back to the lots it drew them from. A lot that has
+    expired since stays expired: those stamps would be gone by now anyway. Returns the
+    stamps given back."""
+    require_transaction()
+    draws = dict(
+        LedgerEntry.objects.filter(deduction=deduction)
+        .values_list("award")
+        .annotate(net=Sum("delta"))
+        .filter(net__lt=0)
+        .values_list("award", "net")
+    )
+    lots = list(
+        Award.objects.filter(
+            pk__in=draws, status=AwardStatus.ACTIVE, expiration_date__gte=local_date(now)
+        ).order_by("pk")
+    )
+    entries = []
+    for lot in lots:
+        lot.stamps_remaining -= draws[lot.pk]
+        entries.append(
+            LedgerEntry(
+                membership=membership,
+                award=lot,
+                deduction=deduction,
+                kind=EntryKind.REFUND,
+                delta=-draws[lot.pk],
+                created_at=now,
+            )
+        )
+    Award.objects.bulk_update(lots, ["stamps_remaining"])
+    entries_record(membership, entries)
+    return sum(entry.delta for entry in entries)

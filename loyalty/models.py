@@ -10,6 +10,12 @@ class Merchant(models.Model):
     max_stamps_per_award = models.PositiveIntegerField(
         default=1000, help_text="Largest number_of_stamps a single award may carry."
     )
+    transaction_value_per_stamp = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=10000,
+        help_text="A purchase earns one stamp per this much of its total value (rounded down).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -19,6 +25,9 @@ class Merchant(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_stamps_per_award__gt=0), name="merchant_award_cap_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(transaction_value_per_stamp__gt=0), name="merchant_rate_positive"
             ),
         ]
 
@@ -194,6 +203,7 @@ class StampsDeduction(models.Model):
         choices=DeductionStatus, default=DeductionStatus.ACTIVE
     )
     created_at = models.DateTimeField()
+    canceled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -210,6 +220,7 @@ class EntryKind(models.IntegerChoices):
     SPEND = 3, "Spend"
     REDRAW = 4, "Spend moved to another lot"
     EXPIRY = 5, "Expiry"
+    REFUND = 6, "Spend canceled"
 
 
 class LedgerEntry(models.Model):
@@ -229,7 +240,10 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(delta=0), name="entry_delta_nonzero"),
             models.CheckConstraint(
-                condition=Q(kind__in=[EntryKind.SPEND, EntryKind.REDRAW], deduction__isnull=False)
+                condition=Q(
+                    kind__in=[EntryKind.SPEND, EntryKind.REDRAW, EntryKind.REFUND],
+                    deduction__isnull=False,
+                )
                 | Q(
                     kind__in=[EntryKind.AWARD, EntryKind.AWARD_CANCEL, EntryKind.EXPIRY],
                     deduction__isnull=True,
@@ -237,7 +251,7 @@ class LedgerEntry(models.Model):
                 name="entry_spends_name_their_deduction",
             ),
             models.CheckConstraint(
-                condition=Q(kind=EntryKind.AWARD, delta__gt=0)
+                condition=Q(kind__in=[EntryKind.AWARD, EntryKind.REFUND], delta__gt=0)
                 | Q(
                     kind__in=[EntryKind.AWARD_CANCEL, EntryKind.SPEND, EntryKind.EXPIRY],
                     delta__lt=0,

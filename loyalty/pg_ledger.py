@@ -89,12 +89,13 @@ def stamps_spend(
     store_id: int | None = None,
     level_threshold: int | None = None,
     limited_stock: bool = False,
+    invoice_number: str = "",
 ) -> tuple[StampsDeduction, int | None]:
     """Returns the deduction (with its membership) and the redemption id, if any."""
     *member, deduction_id, redemption_id = call(
         "stamps_spend",
         [merchant.pk, user, stamps, notes, purpose, local_date(now), now, reward_id, store_id,
-         level_threshold, limited_stock],
+         level_threshold, limited_stock, invoice_number],
     )
     deduction = StampsDeduction(
         pk=deduction_id, membership=membership_from(merchant, tuple(member)), stamps=stamps,

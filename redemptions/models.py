@@ -65,7 +65,11 @@ class Redemption(models.Model):
     status = models.PositiveSmallIntegerField(
         choices=RedemptionStatus, default=RedemptionStatus.ACTIVE
     )
+    invoice_number = models.CharField(
+        max_length=64, blank=True, help_text="Ties it to a purchase; see transactions/cancel."
+    )
     created_at = models.DateTimeField()
+    canceled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

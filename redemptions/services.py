@@ -3,12 +3,20 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 
-from loyalty import pg_ledger
+from loyalty import ledger, pg_ledger
+from loyalty.lock_objects import membership_qs_for_update
 from loyalty.members import UserNotFound, membership_lock
-from loyalty.models import DeductionPurpose, Membership, Merchant, Store
+from loyalty.models import (
+    DeductionPurpose,
+    DeductionStatus,
+    Membership,
+    Merchant,
+    StampsDeduction,
+    Store,
+)
 from loyalty.services import stamps_spend, store_get
-from redemptions.models import Redemption, Reward
-from stamps_server.errors import DomainError
+from redemptions.models import Redemption, RedemptionStatus, Reward
+from stamps_server.errors import DomainError, NotFound
 
 OUT_OF_STOCK = "This reward is out of stock"
 
@@ -36,7 +44,13 @@ def reward_get(*, merchant: Merchant, reward_id: int) -> Reward:
 
 
 def redemption_create(
-    *, merchant: Merchant, customer: str, store_id: int, reward_id: int, now: datetime
+    *,
+    merchant: Merchant,
+    customer: str,
+    store_id: int,
+    reward_id: int,
+    now: datetime,
+    invoice_number: str = "",
 ) -> Redemption:
     store = store_get(merchant=merchant, store_id=store_id)
     reward = reward_get(merchant=merchant, reward_id=reward_id)
@@ -44,7 +58,12 @@ def redemption_create(
     ensure_redeemable_at(reward, store)
     if pg_ledger.available():
         return redemption_create_in_postgres(
-            merchant=merchant, customer=customer, store=store, reward=reward, now=now
+            merchant=merchant,
+            customer=customer,
+            store=store,
+            reward=reward,
+            now=now,
+            invoice_number=invoice_number,
         )
     with transaction.atomic():
         membership = customer_lock(merchant=merchant, customer=customer)
@@ -64,13 +83,20 @@ def redemption_create(
             store=store,
             deduction=deduction,
             stamps_used=reward.stamps_to_redeem,
+            invoice_number=invoice_number,
             created_at=now,
         )
     return redemption
 
 
 def redemption_create_in_postgres(
-    *, merchant: Merchant, customer: str, store: Store, reward: Reward, now: datetime
+    *,
+    merchant: Merchant,
+    customer: str,
+    store: Store,
+    reward: Reward,
+    now: datetime,
+    invoice_number: str,
 ) -> Redemption:
     minimum = reward.minimum_level
     try:
@@ -85,6 +111,7 @@ def redemption_create_in_postgres(
             store_id=store.pk,
             level_threshold=minimum.minimum_qualifying_stamps if minimum else None,
             limited_stock=reward.stock is not None,
+            invoice_number=invoice_number,
         )
     except UserNotFound as not_found:
         raise UserNotFound("Customer not found", field="customer") from not_found
@@ -144,3 +171,37 @@ def reward_stock_take(reward: Reward) -> None:
     taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
     if not taken:
         raise RewardNotRedeemable(OUT_OF_STOCK)
+
+
+class RedemptionNotCancelable(DomainError):
+    code = "invalid_redemption"
+    field = "id"
+
+
+def redemption_cancel(*, merchant: Merchant, redemption_id: int, now: datetime) -> Redemption:
+    """Gives the stamps back to the lots they came from (see ledger.spend_refund) and the
+    reward back to a limited stock."""
+    found = Redemption.objects.filter(pk=redemption_id, membership__merchant=merchant)
+    membership_id = found.values_list("membership_id", flat=True).first()
+    if membership_id is None:
+        raise NotFound("Redemption not found", field="id")
+    with transaction.atomic():
+        membership = membership_qs_for_update().select_related("level").get(pk=membership_id)
+        redemption = found.select_related("reward", "deduction").get()
+        if redemption.status == RedemptionStatus.CANCELED:
+            raise RedemptionNotCancelable("Redemption is already canceled")
+        ledger.lots_expire_due(membership=membership, now=now)
+        ledger.spend_refund(membership=membership, deduction=redemption.deduction, now=now)
+        membership.save(update_fields=["stamps"])
+        closed(redemption.deduction, now, status=DeductionStatus.CANCELED)
+        closed(redemption, now, status=RedemptionStatus.CANCELED)
+        if redemption.reward.stock is not None:
+            Reward.objects.filter(pk=redemption.reward_id).update(stock=F("stock") + 1)
+    redemption.membership = membership
+    return redemption
+
+
+def closed(record: Redemption | StampsDeduction, now: datetime, *, status: int) -> None:
+    record.status = status
+    record.canceled_at = now
+    record.save(update_fields=["status", "canceled_at"])

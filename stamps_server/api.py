@@ -58,7 +58,7 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
 
 
 def stamps_field(**kwargs: Any) -> serializers.IntegerField:
-    return BoundedIntegerField(min_value=1, max_value=MAX_STAMPS, **kwargs)
+    return BoundedIntegerField(**{"min_value": 1, "max_value": MAX_STAMPS, **kwargs})
 
 
 class StampsApiView(APIView):

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "loyalty",
     "redemptions",
     "idempotency",
+    "transactions",
 ]
 
 MIDDLEWARE = [

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("loyalty.urls")),
     path("api/", include("redemptions.urls")),
+    path("api/", include("transactions.urls")),
 ]

@@ -5,7 +5,7 @@ from django.db import migrations
 SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
 FUNCTIONS = [
     "stamps_spend(bigint, text, integer, text, integer, date, timestamptz, bigint, bigint,"
-    " bigint, boolean)",
+    " bigint, boolean, text)",
     "stamps_award(bigint, bigint, text, integer, text, date, boolean, date, timestamptz)",
     "stamps_member_view(loyalty_membership)",
     "stamps_due_total(bigint, date)",

@@ -109,7 +109,7 @@ END $$;
 CREATE OR REPLACE FUNCTION stamps_spend(
     p_merchant bigint, p_user text, p_stamps integer, p_notes text, p_purpose integer,
     p_today date, p_now timestamptz, p_reward bigint, p_store bigint,
-    p_level_threshold bigint, p_limited_stock boolean,
+    p_level_threshold bigint, p_limited_stock boolean, p_invoice text,
     OUT refusal text, OUT m_id bigint, OUT m_email text, OUT m_member_id text, OUT m_name text,
     OUT m_stamps bigint, OUT m_qualifying bigint, OUT m_level_id bigint, OUT m_level_number integer,
     OUT m_level_name text, OUT m_referral_code text, OUT m_created_at timestamptz,
@@ -157,8 +157,8 @@ BEGIN
     UPDATE loyalty_membership SET stamps = m.stamps WHERE id = m.id;
     IF p_reward IS NOT NULL THEN
         INSERT INTO redemptions_redemption (membership_id, reward_id, store_id, deduction_id,
-                                            stamps_used, status, created_at)
-        VALUES (m.id, p_reward, p_store, deduction_id, p_stamps, 1, p_now)
+                                            stamps_used, status, invoice_number, created_at)
+        VALUES (m.id, p_reward, p_store, deduction_id, p_stamps, 1, p_invoice, p_now)
         RETURNING id INTO redemption_id;
     END IF;
     SELECT * INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,

@@ -1,0 +1,93 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from loyalty.checks import ledger_mismatches
+from loyalty.models import Award, Membership
+from redemptions.models import RedemptionStatus, Reward
+from redemptions.services import redemption_cancel, redemption_create
+from stamps_server.errors import DomainError, NotFound
+from tests.factories import RewardFactory, award_stamps
+
+pytestmark = pytest.mark.django_db
+
+
+def redeem(tenant, reward, now=None):
+    return redemption_create(
+        merchant=tenant.merchant,
+        customer=tenant.member.email,
+        store_id=tenant.store.pk,
+        reward_id=reward.pk,
+        now=now or timezone.now(),
+    )
+
+
+class TestRedemptionCancel:
+    def test_gives_the_stamps_back_to_the_lots_they_came_from(self, tenant):
+        first = award_stamps(tenant.member, 4, store=tenant.store)
+        second = award_stamps(
+            tenant.member,
+            10,
+            store=tenant.store,
+            expiration_date=timezone.localdate() + datetime.timedelta(days=900),
+        )
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=6))
+
+        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+
+        assert Award.objects.get(pk=first.pk).stamps_remaining == 4
+        assert Award.objects.get(pk=second.pk).stamps_remaining == 10
+        assert Membership.objects.get(pk=tenant.member.pk).stamps == 14
+        assert list(ledger_mismatches()) == []
+
+    def test_an_already_expired_lot_stays_expired(self, tenant):
+        today = timezone.localdate()
+        expiring = award_stamps(tenant.member, 5, store=tenant.store, expiration_date=today)
+        award_stamps(
+            tenant.member,
+            5,
+            store=tenant.store,
+            expiration_date=today + datetime.timedelta(days=30),
+        )
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=8))
+        two_days_later = timezone.now() + datetime.timedelta(days=2)
+
+        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=two_days_later)
+
+        assert Membership.objects.get(pk=tenant.member.pk).stamps == 5
+        assert Award.objects.get(pk=expiring.pk).stamps_remaining == 0
+        assert list(ledger_mismatches()) == []
+
+    def test_returns_the_reward_to_a_limited_stock(self, tenant):
+        award_stamps(tenant.member, 10, store=tenant.store)
+        reward = RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5, stock=1)
+        redemption = redeem(tenant, reward)
+
+        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+
+        assert Reward.objects.get(pk=reward.pk).stock == 1
+
+    def test_refuses_a_second_cancel(self, tenant):
+        award_stamps(tenant.member, 10, store=tenant.store)
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
+        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+
+        with pytest.raises(DomainError, match="already canceled"):
+            redemption_cancel(
+                merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now()
+            )
+
+        assert Membership.objects.get(pk=tenant.member.pk).stamps == 10
+        assert redemption.__class__.objects.get(pk=redemption.pk).status == (
+            RedemptionStatus.CANCELED
+        )
+
+    def test_cannot_see_another_merchants_redemption(self, tenant, other_tenant):
+        award_stamps(tenant.member, 10, store=tenant.store)
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
+
+        with pytest.raises(NotFound):
+            redemption_cancel(
+                merchant=other_tenant.merchant, redemption_id=redemption.pk, now=timezone.now()
+            )

@@ -1,0 +1,7 @@
+from stamps_server.routes import endpoint
+from transactions import apis
+
+urlpatterns = [
+    endpoint("transactions/add", apis.TransactionsAddApi, "transactions-add"),
+    endpoint("transactions/cancel", apis.TransactionsCancelApi, "transactions-cancel"),
+]
