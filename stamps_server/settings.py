@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's JS and CSS, served locally rather than from a CDN
     "loyalty",
     "redemptions",
     "idempotency",
@@ -115,7 +117,37 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["stamps_server.throttling.TokenRateThrottle"],
     "EXCEPTION_HANDLER": "stamps_server.exception_handler.stamps_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stamps-compatible loyalty API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "A loyalty server that speaks the Stamps API: a till looks a member up, earns and "
+        "deducts stamps, lists and redeems rewards, and reads the member's history.\n\n"
+        "**Authentication**: every endpoint needs the merchant's API key, sent as the header "
+        "`Authorization: Token <key>` (or `Bearer <key>`), or as `token` in the query string, "
+        "or, on a POST, as `token` in the body. No key: 403; a wrong key: 401. The `merchant` "
+        "field older clients send is optional; when sent it must be the key's merchant.\n\n"
+        "**Errors** come in two shapes: most endpoints answer `{detail, error_message, "
+        "error_code, errors: {field: message}}`; `POST /api/redemptions/add` answers the older "
+        "`{detail, errors: [{field: message}]}`. Refusals made before the endpoint runs "
+        "(authentication, method, size, rate) are `{detail}`.\n\n"
+        "Every path answers with or without a trailing slash. Every POST takes an "
+        "`Idempotency-Key` header so a retried request applies once."
+    ),
+    # Tags from the path after /api/ and an optional version: stamps, memberships, rewards...
+    "SCHEMA_PATH_PREFIX": r"/api(/v[0-9]+)?",
+    "ENFORCE_NON_BLANK_FIELDS": True,  # a string that may not be blank has minLength 1
+    "GET_LIB_DOC_EXCLUDES": "stamps_server.schema.lib_doc_excludes",
+    # The schema and the docs need no API key: a till's developer reads them before having one.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -141,6 +173,7 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 STAMPS_REQUIRE_HTTPS = env_bool("STAMPS_REQUIRE_HTTPS", True)
 STAMPS_MAX_BODY_BYTES = env_int("STAMPS_MAX_BODY_BYTES", 64 * 1024)
 STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "")
+STAMPS_TOKEN_CACHE_SECONDS = env_int("STAMPS_TOKEN_CACHE_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from loyalty.models import Membership, Merchant, Store
-from loyalty.tokens import api_token_create
+from loyalty.tokens import api_token_create, token_cache_clear
 from tests.factories import MembershipFactory, MerchantFactory, StoreFactory
 
 
@@ -19,6 +19,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> None:
+    """Each test's database is new; a key cached by an earlier test must not leak in."""
+    token_cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib import admin
@@ -39,6 +40,7 @@ from tests.factories import (
     award_stamps,
     deduct_stamps,
 )
+from transactions.services import Purchase, transaction_create
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
@@ -73,6 +75,18 @@ def populate() -> None:
         customer=member.email,
         store_id=store.pk,
         reward_id=reward.pk,
+        now=timezone.now(),
+    )
+    transaction_create(
+        merchant=merchant,
+        purchase=Purchase(
+            store=store.pk,
+            invoice_number="INV-1",
+            total_value=Decimal(50000),
+            number_of_people=1,
+            created=timezone.now(),
+            user=member.email,
+        ),
         now=timezone.now(),
     )
     api_token_create(merchant=merchant, name="till")

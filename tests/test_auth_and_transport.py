@@ -565,3 +565,31 @@ def test_every_success_leaves_a_trace_so_the_no_write_checks_can_fail(tenant):
         response = tenant.post(endpoint.path, scene.body(endpoint))
         assert response.status_code == 200, endpoint
         assert written() != before, endpoint
+
+
+class TestTokenCache:
+    def test_a_revoked_key_is_refused_at_once_by_the_process_that_revoked_it(self, tenant):
+        from loyalty.models import ApiToken
+        from loyalty.tokens import api_token_revoke
+
+        body = {"user": tenant.member.email, "stamps": 1, "notes": "x"}
+        assert tenant.post("/api/memberships/deduct-stamps", body).status_code == 400
+        api_token_revoke(token=ApiToken.objects.get(merchant=tenant.merchant))
+
+        response = tenant.post("/api/memberships/deduct-stamps", body)
+
+        assert response.status_code == 401
+
+    def test_a_key_revoked_elsewhere_stops_working_once_the_cache_expires(self, tenant, settings):
+        from django.utils import timezone
+
+        from loyalty.models import ApiToken
+
+        settings.STAMPS_TOKEN_CACHE_SECONDS = 0
+        body = {"user": tenant.member.email, "stamps": 1, "notes": "x"}
+        tenant.post("/api/memberships/deduct-stamps", body)
+        ApiToken.objects.filter(merchant=tenant.merchant).update(revoked_at=timezone.now())
+
+        response = tenant.post("/api/memberships/deduct-stamps", body)
+
+        assert response.status_code == 401
