@@ -122,6 +122,7 @@ ACTIVITY_SOURCES = (
     "loyalty.selectors.deduction_activities",
     "loyalty.selectors.expiry_activities",
     "redemptions.selectors.redemption_activities",
+    "transactions.selectors.transaction_activities",
 )
 
 
@@ -135,7 +136,11 @@ def store_brief(store: Store) -> dict[str, Any]:
 
 
 def award_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
-    awards = window.apply(Award.objects.filter(membership=membership).select_related("store"))
+    awards = window.apply(
+        Award.objects.filter(membership=membership, transaction__isnull=True).select_related(
+            "store"
+        )
+    )
     return [
         Activity(
             type=ActivityType.AWARD,

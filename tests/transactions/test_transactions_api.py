@@ -171,3 +171,13 @@ class TestOpenTransactionsCancel:
 
         assert response.status_code == 200
         assert response.json()["customer"] is None
+
+
+class TestPurchasesInHistory:
+    def test_a_purchase_is_one_transaction_activity_not_also_an_award(self, tenant):
+        tenant.post(ADD, purchase(tenant))
+
+        response = tenant.client.get("/api/v3/activities/", {"user": tenant.member.email})
+
+        activities = response.json()["activities"]
+        assert [(a["type"], a["stamps"]) for a in activities] == [(0, 12)]
