@@ -1,5 +1,6 @@
 """What every Stamps endpoint shares: merchant auth, input validation, error style."""
 
+import threading
 from typing import Any
 
 import orjson
@@ -94,6 +95,23 @@ class StampsApiView(APIView):
         return HttpResponse(orjson.dumps(self.apply(request)), content_type="application/json")
 
     def validated(self, request: Request) -> dict[str, Any]:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = reusable_serializer(self.InputSerializer)
+        serializer.initial_data = request.data
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+
+_serializers = threading.local()
+
+
+def reusable_serializer(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One input serializer per class and thread, its results cleared for each request.
+    Building a DRF serializer deep-copies every declared field: about a third of the hot
+    path's Python time. Validation keeps nothing between requests but these cleared results."""
+    cache = _serializers.__dict__
+    serializer = cache.get(serializer_class)
+    if serializer is None:
+        serializer = cache[serializer_class] = serializer_class(data={})
+    for result in ("_validated_data", "_errors", "_data"):
+        serializer.__dict__.pop(result, None)
+    return serializer
