@@ -5,11 +5,25 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 
-from redemptions.services import redemption_create
-from stamps_server.api import StampsApiView, UserField, id_field
+from redemptions.models import RedemptionStatus
+from redemptions.services import redemption_cancel, redemption_create
+from stamps_server.api import StampsApiView, TextField, UserField, id_field
 from stamps_server.errors import ErrorStyle
+from stamps_server.schema import Body, stamps_schema
 
 
+class RedeemingCustomer(Body):
+    id = serializers.IntegerField()
+    stamps_remaining = serializers.IntegerField()
+
+
+class RedemptionSummary(Body):
+    reward = serializers.CharField(help_text="The reward's name.")
+    id = serializers.IntegerField()
+    stamps_used = serializers.IntegerField()
+
+
+@stamps_schema("Redeem a reward for a member's stamps")
 class RedemptionsAddApi(StampsApiView):
     error_style = ErrorStyle.LEGACY_LIST
 
@@ -18,12 +32,17 @@ class RedemptionsAddApi(StampsApiView):
         user = UserField(required=False)  # what the stamps endpoints call the same thing
         store = id_field()
         reward = id_field()
+        invoice_number = TextField(max_length=64, required=False, allow_blank=True, default="")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if "customer" not in attrs and "user" not in attrs:
                 required = ErrorDetail("This field is required.", code="required")
                 raise serializers.ValidationError({"customer": [required]})
             return attrs
+
+    class OutputSerializer(Body):
+        customer = RedeemingCustomer()
+        redemption = RedemptionSummary()
 
     def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
@@ -33,6 +52,7 @@ class RedemptionsAddApi(StampsApiView):
             store_id=data["store"],
             reward_id=data["reward"],
             now=timezone.now(),
+            invoice_number=data["invoice_number"],
         )
         membership = redemption.membership
         return {
@@ -41,5 +61,44 @@ class RedemptionsAddApi(StampsApiView):
                 "reward": redemption.reward.name,
                 "id": redemption.pk,
                 "stamps_used": redemption.stamps_used,
+            },
+        }
+
+
+class CanceledRedemption(Body):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CustomerAfterCancel(Body):
+    status = serializers.CharField(help_text="The member's level name.")
+    id = serializers.IntegerField()
+    stamps_remaining = serializers.IntegerField()
+
+
+@stamps_schema("Cancel a redemption: its stamps go back to the lots they came from")
+class RedemptionsCancelApi(StampsApiView):
+    class InputSerializer(serializers.Serializer):
+        id = id_field()
+
+    class OutputSerializer(Body):
+        redemption = CanceledRedemption()
+        customer = CustomerAfterCancel()
+
+    def apply(self, request: Request) -> dict[str, Any]:
+        data = self.validated(request)
+        redemption = redemption_cancel(
+            merchant=self.merchant, redemption_id=data["id"], now=timezone.now()
+        )
+        membership = redemption.membership
+        return {
+            "redemption": {
+                "id": redemption.pk,
+                "status": RedemptionStatus(redemption.status).label,
+            },
+            "customer": {
+                "status": membership.level.name,
+                "id": membership.pk,
+                "stamps_remaining": membership.stamps,
             },
         }

@@ -3,5 +3,6 @@ from stamps_server.routes import endpoint
 
 urlpatterns = [
     endpoint("redemptions/add", apis.RedemptionsAddApi, "redemptions-add"),
+    endpoint("redemptions/cancel", apis.RedemptionsCancelApi, "redemptions-cancel"),
     endpoint("rewards", reward_apis.RewardsApi, "rewards"),
 ]

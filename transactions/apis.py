@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from loyalty.models import Membership
 from loyalty.selectors import membership_spendable_stamps
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
+from stamps_server.schema import Body, stamps_schema
 from transactions import services
 from transactions.models import Transaction, TransactionStatus
 
@@ -49,6 +50,24 @@ def transaction_body(record: Transaction) -> dict[str, Any]:
     }
 
 
+class PurchaseCustomer(Body):
+    status = serializers.CharField(help_text="The member's level name.")
+    id = serializers.IntegerField()
+    stamps_remaining = serializers.IntegerField()
+    balance = serializers.IntegerField(help_text="Stored value: not implemented, always 0.")
+
+
+class PurchaseSummary(Body):
+    stamps_earned = serializers.IntegerField()
+    id = serializers.IntegerField()
+    value = serializers.FloatField(help_text="The purchase's total value.")
+
+
+class CanceledPurchase(PurchaseSummary):
+    status = serializers.CharField()
+
+
+@stamps_schema("Record a purchase; a member earns stamps at the merchant's rate")
 class TransactionsAddApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         user = UserField(required=False, allow_blank=True, allow_null=True)
@@ -64,6 +83,10 @@ class TransactionsAddApi(StampsApiView):
         tax = money(required=False, allow_null=True)
         items = ItemSerializer(many=True, required=False)
 
+    class OutputSerializer(Body):
+        customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
+        transaction = PurchaseSummary()
+
     def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
         data["items"] = [{**item, "price": str(item["price"])} for item in data.get("items", [])]
@@ -73,10 +96,15 @@ class TransactionsAddApi(StampsApiView):
         return {"customer": customer_after(record), "transaction": transaction_body(record)}
 
 
+@stamps_schema("Cancel a purchase and the stamps it earned")
 class TransactionsCancelApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         id = id_field()
         cancel_related_redemptions = serializers.BooleanField(default=False)
+
+    class OutputSerializer(Body):
+        transaction = CanceledPurchase()
+        customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
 
     def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)

@@ -59,13 +59,20 @@ def transaction_create(*, merchant: Merchant, purchase: Purchase, now: datetime)
             else stamps_for_value(merchant, purchase.total_value)
         )
     record = Transaction(
-        merchant=merchant, store=store, membership=membership,
+        merchant=merchant,
+        store=store,
+        membership=membership,
         invoice_number=purchase.invoice_number,
         invoice_date=timezone.localdate(purchase.created),
-        total_value=purchase.total_value, subtotal=purchase.subtotal,
-        discount=purchase.discount, service_charge=purchase.service_charge,
-        tax=purchase.tax, number_of_people=purchase.number_of_people,
-        items=purchase.items, stamps_earned=stamps, created_at=purchase.created,
+        total_value=purchase.total_value,
+        subtotal=purchase.subtotal,
+        discount=purchase.discount,
+        service_charge=purchase.service_charge,
+        tax=purchase.tax,
+        number_of_people=purchase.number_of_people,
+        items=purchase.items,
+        stamps_earned=stamps,
+        created_at=purchase.created,
         recorded_at=now,
     )
     try:
@@ -82,7 +89,8 @@ def transaction_create(*, merchant: Merchant, purchase: Purchase, now: datetime)
 
 def invoice_taken(record: Transaction) -> bool:
     return Transaction.objects.filter(
-        store=record.store, invoice_number=record.invoice_number,
+        store=record.store,
+        invoice_number=record.invoice_number,
         invoice_date=record.invoice_date,
     ).exists()
 

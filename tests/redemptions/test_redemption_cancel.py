@@ -91,3 +91,34 @@ class TestRedemptionCancel:
             redemption_cancel(
                 merchant=other_tenant.merchant, redemption_id=redemption.pk, now=timezone.now()
             )
+
+
+class TestRedemptionsCancelApi:
+    def test_answers_in_the_documented_shape(self, tenant):
+        award_stamps(tenant.member, 12, store=tenant.store)
+        reward = RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5)
+        redemption_id = tenant.post(
+            "/api/redemptions/add",
+            {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk},
+        ).json()["redemption"]["id"]
+
+        response = tenant.post("/api/redemptions/cancel", {"id": redemption_id})
+
+        assert response.status_code == 200
+        assert response.json() == {
+            "redemption": {"id": redemption_id, "status": "Canceled"},
+            "customer": {"status": "Blue", "id": tenant.member.pk, "stamps_remaining": 12},
+        }
+
+    def test_an_unknown_id_is_404_and_a_second_cancel_400(self, tenant):
+        award_stamps(tenant.member, 12, store=tenant.store)
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
+        tenant.post("/api/redemptions/cancel", {"id": redemption.pk})
+
+        unknown = tenant.post("/api/redemptions/cancel", {"id": redemption.pk + 1000})
+        again = tenant.post("/api/redemptions/cancel", {"id": redemption.pk})
+
+        assert unknown.status_code == 404
+        assert again.status_code == 400
+        assert again.json()["error_code"] == "invalid_redemption"
+        assert Membership.objects.get(pk=tenant.member.pk).stamps == 12
