@@ -29,5 +29,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Load test against PostgreSQL (DATABASE_URL) next to pgbench; see bench/run.sh for settings.
+bench: install
+	BIN=$(BIN) bash bench/run.sh
+
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

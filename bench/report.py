@@ -1,0 +1,118 @@
+"""Reads one bench run's raw output, prints the table and writes the results JSON.
+
+Usage: report.py RUN_DIR OUT_JSON SCENARIO...
+RUN_DIR holds wrk-<scenario>.txt (wrk output with the BENCH_JSON line of stamps.lua) and
+pgbench.txt; the rest comes from the environment run.sh sets. Exits 1 if any scenario had
+an error or the ledger check failed."""
+
+import json
+import os
+import platform
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def wrk_result(text: str) -> dict:
+    line = next(line for line in text.splitlines() if line.startswith("BENCH_JSON "))
+    result = json.loads(line.removeprefix("BENCH_JSON "))
+    # wrk's own summary lines, as a cross-check of what done() saw
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    # non_200_seen: what response() saw in the mix (wrk itself only counts status >= 400)
+    status_errors = max(
+        result["status_errors"], result["non_200_seen"], int(non_2xx[1]) if non_2xx else 0
+    )
+    socket_errors = max(result["socket_errors"], sum(map(int, sockets.groups())) if sockets else 0)
+    return {
+        "requests": result["requests"],
+        "requests_per_s": round(result["rps"], 1),
+        "p50_ms": round(result["p50_ms"], 2),
+        "p90_ms": round(result["p90_ms"], 2),
+        "p99_ms": round(result["p99_ms"], 2),
+        "max_ms": round(result["max_ms"], 2),
+        "errors": status_errors + socket_errors,
+        "non_2xx": status_errors,
+        "socket_errors": socket_errors,
+        "ops": result["ops"],
+    }
+
+
+def pgbench_tps(text: str) -> float:
+    match = re.search(r"^tps = ([\d.]+)", text, re.MULTILINE)
+    if match is None:
+        sys.exit("no tps line in pgbench output")
+    return float(match[1])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(run_dir: str, out_json: str, *scenarios: str) -> int:
+    run = Path(run_dir)
+    tps = pgbench_tps((run / "pgbench.txt").read_text())
+    results = {name: wrk_result((run / f"wrk-{name}.txt").read_text()) for name in scenarios}
+    for result in results.values():
+        result["ratio_to_pgbench"] = round(result["requests_per_s"] / tps, 3)
+    env = os.environ
+    ledger_ok = env.get("LEDGER_OK") == "1"
+    machine = {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "platform": platform.platform(),
+        "postgresql": env.get("SERVER_VERSION", ""),
+    }
+    settings = {
+        "duration_s": int(env["DURATION"]),
+        "connections": int(env["CONNECTIONS"]),
+        "gunicorn_workers": int(env["WORKERS"]),
+        "members": int(env["MEMBERS"]),
+        "ledger_entries": int(env["LEDGER_ENTRIES"]),
+    }
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine,
+        "settings": settings,
+        "pgbench_tps": round(tps, 1),
+        "scenarios": results,
+        "ledger_check_passed": ledger_ok,
+    }
+    Path(out_json).write_text(json.dumps(report, indent=2) + "\n")
+
+    print(
+        f"{machine['nproc']} x {machine['cpu_model']}; "
+        f"{settings['gunicorn_workers']} gunicorn workers; {settings['members']} members; "
+        f"{settings['ledger_entries']} ledger entries; {settings['connections']} connections, "
+        f"{settings['duration_s']}s each"
+    )
+    header = f"{'scenario':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7}"
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        print(
+            f"{name:<10} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{r['errors']:>7} {r['ratio_to_pgbench']:>7.3f}"
+        )
+    print(f"{'pgbench':<10} {tps:>9.1f}   (TPC-B-like tps, the ratio's denominator)")
+    print(f"ledger check: {'passed' if ledger_ok else 'FAILED'}; written to {out_json}")
+
+    failed = [name for name, r in results.items() if r["errors"]]
+    if failed:
+        print(f"FAIL: errors in {', '.join(failed)}", file=sys.stderr)
+    if not ledger_ok:
+        print("FAIL: the ledger check failed", file=sys.stderr)
+    return 1 if failed or not ledger_ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# `make bench`: the production server (gunicorn, gunicorn.conf.py) on PostgreSQL, driven by wrk,
+# next to pgbench's TPC-B-like run on the same PostgreSQL server, in the same run.
+# Prints a table and writes bench/results/latest.json; exits non-zero on any request error or
+# if `manage.py check_ledger` fails afterwards.
+#
+# Settings (environment):
+#   DATABASE_URL       default postgres://postgres@127.0.0.1:5432/stamps_bench (created if missing)
+#   BIN                python/gunicorn bin directory, default .venv/bin
+#   BENCH_DURATION     seconds per scenario and for pgbench (20)
+#   BENCH_CONNECTIONS  wrk connections and pgbench clients (8); BENCH_THREADS wrk/pgbench threads (2)
+#   BENCH_MEMBERS      members of the benchmark merchant (100000)
+#   BENCH_LEDGER_ROWS  fill the ledger up to this many entries first (0: no fill); for the scale run:
+#                      BENCH_MEMBERS=1000000 BENCH_LEDGER_ROWS=10000000 on its own DATABASE_URL
+#   BENCH_FUNDED       members funded for deducts/redemptions in the mix (2000)
+#   BENCH_FRESH_DB=1   drop and recreate the DATABASE_URL database first (done by itself when the
+#                      migrations changed since this script built that database)
+#   BENCH_PORT         port gunicorn binds on 127.0.0.1 (8765); GUNICORN_* as in gunicorn.conf.py
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-.venv/bin}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stamps_bench}
+DURATION=${BENCH_DURATION:-20}
+CONNECTIONS=${BENCH_CONNECTIONS:-8}
+THREADS=${BENCH_THREADS:-2}
+MEMBERS=${BENCH_MEMBERS:-100000}
+LEDGER_ROWS=${BENCH_LEDGER_ROWS:-0}
+FUNDED=${BENCH_FUNDED:-2000}
+FUND_STAMPS=1000
+PORT=${BENCH_PORT:-8765}
+BASE_URL=http://127.0.0.1:$PORT
+RUN=bench/results/run
+SCENARIOS=(add mix mix-idem)
+
+say() { printf '\n== %s\n' "$*"; }
+manage() { "$BIN/python" manage.py "$@"; }
+
+# -- tools --------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        say "installing wrk"
+        apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+    else
+        echo "wrk is missing: sudo apt-get install -y wrk" >&2
+        exit 1
+    fi
+fi
+for tool in psql pgbench curl; do
+    command -v $tool >/dev/null || {
+        echo "$tool is missing: apt-get install -y postgresql-client curl" \
+            "(pgbench: postgresql-contrib, or the postgresql-15 package on Debian 12)" >&2
+        exit 1
+    }
+done
+
+# -- databases ----------------------------------------------------------------------------------
+# postgres://user@host:port/db?opts -> the same server with another database
+base=${DATABASE_URL%%\?*}
+query=${DATABASE_URL#"$base"}
+server=${base%/*}
+bench_db=${base##*/}
+PGBENCH_URL="$server/stamps_pgbench$query"
+admin() { psql "$server/postgres$query" "$@"; }
+db_ensure() {
+    if [ -z "$(admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]; then
+        admin -qc "CREATE DATABASE \"$1\""
+    fi
+}
+# A database this script built carries a fingerprint of the migrations (and the SQL they load)
+# it was migrated with; if they have changed since (edited in place while developing), its schema
+# cannot be trusted, so it is rebuilt. Databases without the mark are never dropped implicitly.
+fingerprint=$(find . \( -path './.*' -o -name build -o -name bench \) -prune -o -type f \
+    \( -path '*/migrations/*.py' -o -path '*/sql/*.sql' \) -print | LC_ALL=C sort | xargs cat |
+    sha256sum | cut -c1-16)
+mark=$(admin -tAc "SELECT shobj_description(oid, 'pg_database') FROM pg_database
+                   WHERE datname = '$bench_db'")
+if [ "${BENCH_FRESH_DB:-0}" = 1 ] || { [[ $mark == "make bench schema "* ]] &&
+    [ "$mark" != "make bench schema $fingerprint" ]; }; then
+    say "dropping $bench_db to rebuild it (BENCH_FRESH_DB=1 or its migrations changed)"
+    admin -qc "DROP DATABASE IF EXISTS \"$bench_db\""
+fi
+db_ensure "$bench_db"
+db_ensure stamps_pgbench
+
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+say "migrate and seed $MEMBERS members ($DATABASE_URL)"
+manage migrate --verbosity 0
+admin -qc "COMMENT ON DATABASE \"$bench_db\" IS 'make bench schema $fingerprint'"
+manage seed_demo --name "Bench Coffee" --members "$MEMBERS" --json >"$RUN/seed.json"
+"$BIN/python" bench/prepare.py "$RUN/seed.json" "$RUN"
+# shellcheck source=/dev/null
+source "$RUN/seed.env"
+
+ledger_rows() { psql "$DATABASE_URL" -tAc "SELECT count(*) FROM loyalty_ledgerentry"; }
+if [ "$LEDGER_ROWS" -gt 0 ]; then
+    have=$(ledger_rows)
+    chunk=${BENCH_FILL_CHUNK:-2000000}
+    while [ "$have" -lt "$LEDGER_ROWS" ]; do
+        rows=$((LEDGER_ROWS - have < chunk ? LEDGER_ROWS - have : chunk))
+        say "filling the ledger: $have entries, adding $rows"
+        psql "$DATABASE_URL" -q -v merchant="$SEED_MERCHANT_ID" -v store="$SEED_STORE_ID" \
+            -v rows="$rows" -v offset="$have" -f bench/fill_ledger.sql
+        have=$(ledger_rows)
+    done
+fi
+psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
+# Each measurement starts without a checkpoint owed (needs superuser or pg_checkpoint; optional).
+checkpoint() { psql "$DATABASE_URL" -qc CHECKPOINT 2>/dev/null || true; }
+
+# -- pgbench: the yardstick ---------------------------------------------------------------------
+say "pgbench TPC-B-like, $CONNECTIONS clients, ${DURATION}s"
+pgbench -i -q -s 10 "$PGBENCH_URL" >"$RUN/pgbench-init.txt" 2>&1
+checkpoint
+pgbench -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_URL" 2>&1 | tee "$RUN/pgbench.txt"
+
+# -- the server -----------------------------------------------------------------------------------
+if curl -s -o /dev/null "$BASE_URL/"; then
+    echo "something already answers on $BASE_URL; set BENCH_PORT" >&2
+    exit 1
+fi
+export GUNICORN_BIND=127.0.0.1:$PORT STAMPS_REQUIRE_HTTPS=false
+export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
+WORKERS=$("$BIN/python" -c 'import runpy; print(runpy.run_path("gunicorn.conf.py")["workers"])')
+say "gunicorn, $WORKERS workers, on $BASE_URL"
+"$BIN/gunicorn" -c gunicorn.conf.py >"$RUN/gunicorn.log" 2>&1 &
+SERVER_PID=$!
+stop_server() {
+    if [ -n "${SERVER_PID:-}" ]; then
+        kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+trap stop_server EXIT
+for _ in $(seq 150); do
+    curl -s -o /dev/null "$BASE_URL/" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/gunicorn.log" >&2; exit 1; }
+    sleep 0.2
+done
+curl -s -o /dev/null "$BASE_URL/" || { echo "gunicorn did not answer in 30s" >&2; exit 1; }
+
+say "funding $FUNDED members with $FUND_STAMPS stamps (setup, not measured)"
+"$BIN/python" bench/fund.py "$BASE_URL" "$SEED_TOKEN" "$SEED_STORE_ID" "$RUN/members.txt" \
+    "$FUNDED" "$FUND_STAMPS"
+
+export BENCH_TOKEN=$SEED_TOKEN BENCH_STORE=$SEED_STORE_ID BENCH_REWARD=$SEED_REWARD_ID
+export BENCH_MEMBERS_FILE=$RUN/members.txt BENCH_FUNDED=$FUNDED BENCH_RUN_ID=$(date +%s%N)
+for scenario in "${SCENARIOS[@]}"; do
+    say "wrk $scenario: $CONNECTIONS connections, $THREADS threads, ${DURATION}s"
+    checkpoint
+    BENCH_MODE=$scenario wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
+        -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-$scenario.txt"
+done
+stop_server
+
+say "ledger check"
+ledger_ok=1
+manage check_ledger 2>&1 | tee "$RUN/check_ledger.txt" || ledger_ok=0
+
+say "results"
+LEDGER_ENTRIES=$(ledger_rows)
+SERVER_VERSION=$(psql "$DATABASE_URL" -tAc "SHOW server_version")
+export LEDGER_OK=$ledger_ok MEMBERS=$SEED_MEMBERS LEDGER_ENTRIES SERVER_VERSION WORKERS DURATION \
+    CONNECTIONS
+"$BIN/python" bench/report.py "$RUN" bench/results/latest.json "${SCENARIOS[@]}"
