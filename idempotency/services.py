@@ -69,16 +69,17 @@ def idempotent_call(
             return replay(stored, fingerprint=fingerprint)
         response = call()
         try:
-            with transaction.atomic():
-                IdempotentResponse.objects.create(
-                    merchant=merchant,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status_code=response.status_code,
-                    body=response.content,
-                    created_at=now,
-                )
-        except IntegrityError as twin:  # a concurrent twin won; ours rolls back whole
+            IdempotentResponse.objects.create(
+                merchant=merchant,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=response.status_code,
+                body=response.content,
+                created_at=now,
+            )
+        except IntegrityError as twin:
+            # Only a twin that slipped past key_claim can get here. No savepoint: this
+            # transaction is abandoned whole, its ledger change included.
             raise IdempotencyKeyInUse() from twin
     return response
 
