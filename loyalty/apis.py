@@ -8,14 +8,38 @@ from rest_framework.request import Request
 from loyalty import services
 from loyalty.models import Award, AwardStatus, Membership, StampsDeduction
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
+from stamps_server.schema import Body, stamps_schema
+
+
+class CustomerSummary(Body):
+    id = serializers.IntegerField()
+    stamps = serializers.IntegerField()
+    status = serializers.CharField(help_text="The member's level, e.g. Blue.")
 
 
 def customer_summary(membership: Membership) -> dict[str, Any]:
     return {"id": membership.pk, "stamps": membership.stamps, "status": membership.level.name}
 
 
+class AwardSummary(Body):
+    id = serializers.IntegerField()
+    number_of_stamps = serializers.IntegerField()
+
+
 def award_summary(award: Award) -> dict[str, Any]:
     return {"id": award.pk, "number_of_stamps": award.number_of_stamps}
+
+
+class MembershipDetail(Body):
+    id = serializers.IntegerField()
+    group_id = serializers.IntegerField(help_text="The merchant's id.")
+    status = serializers.IntegerField(help_text="The level's number, e.g. 100.")
+    status_text = serializers.CharField(help_text="The level's name, e.g. Blue.")
+    stamps = serializers.IntegerField()
+    balance = serializers.IntegerField(help_text="Always 0: no money balance here.")
+    referral_code = serializers.CharField()
+    is_blocked = serializers.BooleanField()
+    created = serializers.DateField()
 
 
 def membership_detail(membership: Membership) -> dict[str, Any]:
@@ -32,6 +56,15 @@ def membership_detail(membership: Membership) -> dict[str, Any]:
     }
 
 
+class DeductionDetail(Body):
+    id = serializers.IntegerField()
+    stamps = serializers.IntegerField()
+    notes = serializers.CharField(allow_blank=True)
+    created = serializers.DateTimeField(help_text="UTC, to the second.")
+    created_timestamp = serializers.IntegerField(help_text="`created` in Unix seconds.")
+    status = serializers.IntegerField()
+
+
 def deduction_detail(deduction: StampsDeduction) -> dict[str, Any]:
     created = deduction.created_at.astimezone(UTC).replace(microsecond=0)
     return {
@@ -44,6 +77,7 @@ def deduction_detail(deduction: StampsDeduction) -> dict[str, Any]:
     }
 
 
+@stamps_schema("Award stamps to a member")
 class StampsAddApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         user = UserField()
@@ -53,6 +87,10 @@ class StampsAddApi(StampsApiView):
         expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
         require_email_notification = serializers.BooleanField(default=True)
 
+    class OutputSerializer(Body):
+        customer = CustomerSummary()
+        award = AwardSummary()
+
     def apply(self, request: Request) -> dict[str, Any]:
         award_request = services.AwardRequest(**self.validated(request))
         award = services.award_create(
@@ -61,10 +99,19 @@ class StampsAddApi(StampsApiView):
         return {"customer": customer_summary(award.membership), "award": award_summary(award)}
 
 
+class CanceledAward(AwardSummary):
+    status = serializers.CharField(help_text='The award\'s status after the call: "Canceled".')
+
+
+@stamps_schema("Cancel an award, taking its stamps back")
 class StampsCancelApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         user = UserField()
         id = id_field()
+
+    class OutputSerializer(Body):
+        customer = CustomerSummary()
+        award = CanceledAward()
 
     def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
@@ -75,11 +122,16 @@ class StampsCancelApi(StampsApiView):
         return {"customer": customer_summary(award.membership), "award": award_body}
 
 
+@stamps_schema("Deduct stamps from a member")
 class DeductStampsApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         user = UserField()
         stamps = stamps_field()
         notes = TextField(max_length=255)
+
+    class OutputSerializer(Body):
+        membership = MembershipDetail()
+        stamps_deduction = DeductionDetail()
 
     def apply(self, request: Request) -> dict[str, Any]:
         deduction = services.stamps_deduct(

@@ -28,6 +28,7 @@ from loyalty.selectors import (
 from stamps_server.api import StampsApiView, TextField, UserField, id_field
 from stamps_server.authentication import ApiClient
 from stamps_server.errors import DomainError, ErrorStyle
+from stamps_server.schema import Body, stamps_schema
 
 
 class MerchantMismatch(DomainError):
@@ -73,6 +74,12 @@ class StampsReadView(APIView):
         return Response(self.read(query))
 
 
+def gender_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1, max_value=2, allow_null=True, help_text="1 (male), 2 (female) or null."
+    )
+
+
 def moment(value: datetime) -> dict[str, Any]:
     at = value.astimezone(UTC).replace(microsecond=0)
     return {"created": at.isoformat(), "created_timestamp": int(at.timestamp())}
@@ -86,21 +93,43 @@ def today() -> date:
     return timezone.localdate()
 
 
+class Pong(Body):
+    merchant = serializers.CharField(help_text="The name of the token's merchant.")
+    merchant_id = serializers.IntegerField()
+
+
+@stamps_schema("Check the key: answers with its merchant")
 class PingApi(StampsApiView):
     class InputSerializer(serializers.Serializer):
         merchant = id_field(required=False)
+
+    class OutputSerializer(Body):
+        pong = Pong()
 
     def apply(self, request: Request) -> dict[str, Any]:
         ensure_own_merchant(self.validated(request).get("merchant"), self.merchant)
         return {"pong": {"merchant": self.merchant.name, "merchant_id": self.merchant.pk}}
 
 
+@stamps_schema("Look a member up")
 class MembershipStatusApi(StampsReadView):
     """GET /api/memberships/status: `gender` is 1 (male), 2 (female) or null; `stamps`
     leaves out lots past their date; `balance` is always 0 (no money balance here)."""
 
     class InputSerializer(MerchantQuery):
         user = UserField()
+
+    class OutputSerializer(Body):
+        id = serializers.IntegerField()
+        stamps = serializers.IntegerField(help_text="Spendable: lots past their date left out.")
+        membership_status = serializers.CharField(help_text="The level's name, e.g. Gold.")
+        name = serializers.CharField(allow_blank=True)
+        phone = serializers.CharField(allow_blank=True)
+        birthday = serializers.DateField(allow_null=True)
+        address = serializers.CharField(allow_blank=True)
+        gender = gender_field()
+        member_ids = serializers.ListField(child=serializers.CharField())
+        balance = serializers.IntegerField(help_text="Always 0: no money balance here.")
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         membership = membership_find(merchant=self.merchant, user=query["user"])
@@ -118,12 +147,39 @@ class MembershipStatusApi(StampsReadView):
         }
 
 
+class MembershipState(Body):
+    level = serializers.IntegerField(help_text="The level's number, e.g. 100.")
+    level_text = serializers.CharField(help_text="The level's name, e.g. Blue.")
+    member_status = serializers.ChoiceField(choices=["Active", "Blocked"])
+    stamps = serializers.IntegerField(help_text="Spendable: lots past their date left out.")
+    balance = serializers.IntegerField(help_text="Always 0: no money balance here.")
+    is_blocked = serializers.BooleanField()
+    referral_code = serializers.CharField()
+    start_date = serializers.DateField()
+    created = serializers.DateTimeField()
+
+
+class MemberProfile(Body):
+    id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    email = serializers.EmailField(allow_null=True)
+    phone = serializers.CharField(allow_blank=True)
+    birthday = serializers.DateField(allow_null=True)
+    gender = gender_field()
+    member_id = serializers.CharField(allow_null=True)
+
+
+@stamps_schema("A member's level, stamps and profile")
 class MembershipDetailsApi(StampsReadView):
     """GET /api/v2/memberships/details: `start_date` is the local date the member joined,
     `created` the moment, in UTC."""
 
     class InputSerializer(MerchantQuery):
         user = UserField()
+
+    class OutputSerializer(Body):
+        membership = MembershipState()
+        user = MemberProfile()
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         membership = membership_find(merchant=self.merchant, user=query["user"])
@@ -172,6 +228,18 @@ no_at_sign = RegexValidator(
 )
 
 
+class RegisteredCustomer(Body):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    identifier = serializers.CharField(help_text="The Member ID: what a till sends as `user`.")
+    member_id = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    birthday = serializers.DateField()
+    gender = serializers.CharField(help_text='"Male" or "Female".')
+
+
+@stamps_schema("Register a member")
 class MembershipRegisterApi(StampsApiView):
     """POST /api/memberships/register. Without `member_id` a 12-digit one is issued;
     `identifier` in the answer is the Member ID, what a till sends as `user` from then on;
@@ -189,6 +257,9 @@ class MembershipRegisterApi(StampsApiView):
         )
         phone = TextField(required=False, allow_blank=True, validators=[phone_number])
         address = TextField(max_length=255, required=False, allow_blank=True)
+
+    class OutputSerializer(Body):
+        customer = RegisteredCustomer()
 
     def apply(self, request: Request) -> dict[str, Any]:
         data = self.validated(request)
@@ -210,6 +281,13 @@ class MembershipRegisterApi(StampsApiView):
         }
 
 
+class ExpirationJournal(Body):
+    id = serializers.IntegerField(help_text="The lot's award id.")
+    stamps_to_expire = serializers.IntegerField()
+    expiration_date = serializers.DateField()
+
+
+@stamps_schema("A member's stamps that will expire, soonest first")
 class ExpirationJournalsApi(StampsReadView):
     """GET /api/v2/expiration-journals/: one row per lot that still holds stamps, soonest
     first; `id` is the lot's award id. `minimum_expiration_date` (or `expiration_date`, its
@@ -219,6 +297,9 @@ class ExpirationJournalsApi(StampsReadView):
         user = UserField()
         minimum_expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
         expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    class OutputSerializer(Body):
+        expiration_journals = ExpirationJournal(many=True)
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         membership = membership_find(merchant=self.merchant, user=query["user"])
@@ -236,6 +317,65 @@ class ExpirationJournalsApi(StampsReadView):
         }
 
 
+class StoreBrief(Body):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ActivityAward(Body):
+    id = serializers.IntegerField(required=False, help_text="On type 15: the expired lot.")
+    stamps = serializers.IntegerField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.IntegerField(required=False)
+    status_text = serializers.CharField(required=False)
+    expiration_date = serializers.DateField(required=False)
+
+
+class ActivityDeduction(Body):
+    stamps = serializers.IntegerField()
+    notes = serializers.CharField(allow_blank=True)
+    status = serializers.IntegerField()
+    status_text = serializers.CharField()
+
+
+class ActivityRedemption(Body):
+    reward = serializers.CharField(help_text="The reward's name.")
+    reward_id = serializers.IntegerField()
+    stamps = serializers.IntegerField()
+    status = serializers.IntegerField()
+    status_text = serializers.CharField()
+
+
+class ActivityTransaction(Body):
+    invoice_number = serializers.CharField()
+    value = serializers.FloatField(help_text="The purchase's total value.")
+    stamps_earned = serializers.IntegerField()
+    status = serializers.IntegerField()
+    status_text = serializers.CharField()
+
+
+class ActivityBody(Body):
+    """One line of history. Besides the common keys, each type carries its own: `award` and
+    `store` (2), `transaction` and `store` (0), `redemption` and `store` (1), `stamps_deduction`
+    (10), `expired_stamps` and `award` (15)."""
+
+    id = serializers.IntegerField(help_text="The source row's id, unique within a type.")
+    type = serializers.IntegerField(
+        help_text="0 transaction, 1 redemption, 2 awarded stamps, "
+        "5 level upgrade, 6 level downgrade, 10 deduct stamps, 15 stamps expired."
+    )
+    type_text = serializers.CharField()
+    stamps = serializers.IntegerField(help_text="The amount moved; `type` says which way.")
+    created = serializers.DateTimeField(help_text="UTC, to the second.")
+    created_timestamp = serializers.IntegerField(help_text="`created` in Unix seconds.")
+    award = ActivityAward(required=False)
+    store = StoreBrief(required=False)
+    stamps_deduction = ActivityDeduction(required=False)
+    redemption = ActivityRedemption(required=False)
+    transaction = ActivityTransaction(required=False)
+    expired_stamps = serializers.IntegerField(required=False)
+
+
 def activity_body(activity: Activity) -> dict[str, Any]:
     return {
         "id": activity.id,
@@ -247,6 +387,7 @@ def activity_body(activity: Activity) -> dict[str, Any]:
     }
 
 
+@stamps_schema("A member's history, newest first")
 class ActivitiesApi(StampsReadView):
     """GET /api/v3/activities/: a member's history, newest first, 20 a page at most.
 
@@ -260,6 +401,10 @@ class ActivitiesApi(StampsReadView):
     class InputSerializer(MerchantQuery):
         user = UserField()
         older_than = serializers.DateTimeField(required=False)
+
+    class OutputSerializer(Body):
+        activities = ActivityBody(many=True)
+        has_next = serializers.BooleanField()
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         membership = membership_find(merchant=self.merchant, user=query["user"])

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.utils import timezone
+from rest_framework import serializers
 
 from loyalty.member_apis import MerchantQuery, StampsReadView
 from loyalty.members import membership_find
@@ -10,8 +11,27 @@ from loyalty.services import store_get
 from redemptions.models import Reward
 from redemptions.selectors import reward_redeemable, rewards_offered
 from stamps_server.api import UserField, id_field
+from stamps_server.schema import Body, stamps_schema
 
 PRODUCT = 1  # the Stamps reward type "Product"; the only kind of reward this server has
+
+
+class RewardBody(Body):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    stamps_to_redeem = serializers.IntegerField()
+    membership = serializers.CharField(
+        allow_null=True, help_text="The minimum level's name; null when any level may redeem."
+    )
+    redeemable = serializers.BooleanField(
+        required=False, help_text="Whether `user` could redeem it at `store` now; only with `user`."
+    )
+    is_visible = serializers.BooleanField()
+    code = serializers.CharField(allow_blank=True)
+    type = serializers.IntegerField(help_text="1, Product: the only kind of reward here.")
+    description = serializers.CharField(allow_blank=True)
+    image_url = serializers.CharField(allow_blank=True)
+    extra_data = serializers.DictField(help_text="Always empty.")
 
 
 def reward_body(reward: Reward, *, redeemable: bool | None = None) -> dict[str, Any]:
@@ -32,6 +52,15 @@ def reward_body(reward: Reward, *, redeemable: bool | None = None) -> dict[str, 
     }
 
 
+class RewardsCustomer(Body):
+    id = serializers.IntegerField()
+    stamps_remaining = serializers.IntegerField(
+        help_text="Spendable: lots past their date left out."
+    )
+    status = serializers.CharField(help_text="The member's level, e.g. Blue.")
+
+
+@stamps_schema("The rewards on offer, and which a member can redeem")
 class RewardsApi(StampsReadView):
     """GET /api/rewards/: the merchant's active rewards inside their window, cheapest first.
     With `user`, each says whether that member could redeem it at `store` now (enough
@@ -41,6 +70,10 @@ class RewardsApi(StampsReadView):
     class InputSerializer(MerchantQuery):
         store = id_field()
         user = UserField(required=False)
+
+    class OutputSerializer(Body):
+        rewards = RewardBody(many=True)
+        customer = RewardsCustomer(required=False, help_text="Only with `user`.")
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         store = store_get(merchant=self.merchant, store_id=query["store"])
