@@ -1,0 +1,52 @@
+"""Pins the database round trips of the hot endpoints on PostgreSQL, so they cannot creep back
+(README, Benchmark). Counted after a first request has cached the API key."""
+
+import pytest
+
+from tests.factories import RewardFactory, award_stamps
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+@pytest.fixture
+def warm(tenant):
+    award_stamps(tenant.member, 100, store=tenant.store)
+    tenant.post("/api/ping", {})
+    return tenant
+
+
+class TestRoundTrips:
+    def test_an_award_is_one_round_trip(self, warm, django_assert_num_queries):
+        body = {"user": warm.member.email, "store": warm.store.pk, "number_of_stamps": 1}
+
+        with django_assert_num_queries(1):
+            response = warm.post("/api/stamps/add", body)
+
+        assert response.status_code == 200
+
+    def test_a_deduction_is_one_round_trip(self, warm, django_assert_num_queries):
+        body = {"user": warm.member.email, "stamps": 1, "notes": "n"}
+
+        with django_assert_num_queries(1):
+            response = warm.post("/api/memberships/deduct-stamps", body)
+
+        assert response.status_code == 200
+
+    def test_a_redemption_is_four_round_trips(self, warm, django_assert_num_queries):
+        reward = RewardFactory(merchant=warm.merchant, stamps_to_redeem=5)
+        body = {"customer": warm.member.email, "store": warm.store.pk, "reward": reward.pk}
+
+        with django_assert_num_queries(4):  # store, reward, its stores, the ledger function
+            response = warm.post("/api/redemptions/add", body)
+
+        assert response.status_code == 200
+
+    def test_an_idempotent_award_is_six_statements(self, warm, django_assert_num_queries):
+        body = {"user": warm.member.email, "store": warm.store.pk, "number_of_stamps": 1}
+
+        # savepoint and release (the test's own transaction stands in for BEGIN/COMMIT),
+        # advisory lock, stored-response look-up, the ledger function, the stored response
+        with django_assert_num_queries(6):
+            response = warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-1")
+
+        assert response.status_code == 200
