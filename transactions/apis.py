@@ -7,6 +7,7 @@ from rest_framework.request import Request
 
 from loyalty.models import Membership
 from loyalty.selectors import membership_spendable_stamps
+from redemptions.apis import CustomerAfterCancel
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
 from stamps_server.schema import Body, stamps_schema
 from transactions import services
@@ -28,12 +29,12 @@ class ItemSerializer(serializers.Serializer):
 def customer_after(record: Transaction) -> dict[str, Any] | None:
     if record.membership_id is None:
         return None
-    membership = (
-        record.award.membership
-        if record.award
-        else Membership.objects.select_related("level").get(pk=record.membership_id)
-    )
-    stamps = membership_spendable_stamps(membership, today=timezone.localdate())
+    if record.award is None:  # nothing was written for the member: lots may be overdue
+        membership = Membership.objects.select_related("level").get(pk=record.membership_id)
+        stamps = membership_spendable_stamps(membership, today=timezone.localdate())
+    else:  # the award (or its cancel) has just written off the member's overdue lots
+        membership = record.award.membership
+        stamps = membership.stamps
     return {
         "status": membership.level.name,
         "id": membership.pk,
@@ -50,10 +51,7 @@ def transaction_body(record: Transaction) -> dict[str, Any]:
     }
 
 
-class PurchaseCustomer(Body):
-    status = serializers.CharField(help_text="The member's level name.")
-    id = serializers.IntegerField()
-    stamps_remaining = serializers.IntegerField()
+class PurchaseCustomer(CustomerAfterCancel):
     balance = serializers.IntegerField(help_text="Stored value: not implemented, always 0.")
 
 
