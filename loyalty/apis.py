@@ -3,10 +3,9 @@ from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.request import Request
 
 from loyalty import services
-from loyalty.models import Award, AwardStatus, Membership, StampsDeduction
+from loyalty.models import Award, AwardStatus, Membership, Merchant, StampsDeduction
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
 from stamps_server.schema import Body, stamps_schema
 
@@ -91,11 +90,9 @@ class StampsAddApi(StampsApiView):
         customer = CustomerSummary()
         award = AwardSummary()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        award_request = services.AwardRequest(**self.validated(request))
-        award = services.award_create(
-            merchant=self.merchant, request=award_request, now=timezone.now()
-        )
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        award_request = services.AwardRequest(**self.validated(body))
+        award = services.award_create(merchant=merchant, request=award_request, now=timezone.now())
         return {"customer": customer_summary(award.membership), "award": award_summary(award)}
 
 
@@ -113,10 +110,10 @@ class StampsCancelApi(StampsApiView):
         customer = CustomerSummary()
         award = CanceledAward()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
         award = services.award_cancel(
-            merchant=self.merchant, user=data["user"], award_id=data["id"], now=timezone.now()
+            merchant=merchant, user=data["user"], award_id=data["id"], now=timezone.now()
         )
         award_body = award_summary(award) | {"status": AwardStatus(award.status).label}
         return {"customer": customer_summary(award.membership), "award": award_body}
@@ -133,9 +130,9 @@ class DeductStampsApi(StampsApiView):
         membership = MembershipDetail()
         stamps_deduction = DeductionDetail()
 
-    def apply(self, request: Request) -> dict[str, Any]:
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
         deduction = services.stamps_deduct(
-            merchant=self.merchant, **self.validated(request), now=timezone.now()
+            merchant=merchant, **self.validated(body), now=timezone.now()
         )
         return {
             "membership": membership_detail(deduction.membership),

@@ -106,9 +106,9 @@ class PingApi(StampsApiView):
     class OutputSerializer(Body):
         pong = Pong()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        ensure_own_merchant(self.validated(request).get("merchant"), self.merchant)
-        return {"pong": {"merchant": self.merchant.name, "merchant_id": self.merchant.pk}}
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        ensure_own_merchant(self.validated(body).get("merchant"), merchant)
+        return {"pong": {"merchant": merchant.name, "merchant_id": merchant.pk}}
 
 
 @stamps_schema("Look a member up")
@@ -261,11 +261,11 @@ class MembershipRegisterApi(StampsApiView):
     class OutputSerializer(Body):
         customer = RegisteredCustomer()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
-        ensure_own_merchant(data.pop("merchant"), self.merchant)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
+        ensure_own_merchant(data.pop("merchant"), merchant)
         membership = membership_register(
-            merchant=self.merchant, registration=Registration(**data), today=today()
+            merchant=merchant, registration=Registration(**data), today=today()
         )
         return {
             "customer": {

@@ -43,12 +43,30 @@ def call(function: str, arguments: list[object]) -> tuple:
 
 
 def membership_from(merchant: Merchant, view: tuple) -> Membership:
-    (pk, email, member_id, name, stamps, qualifying, level_id, level_number, level_name,
-     referral_code, created_at) = view
+    (
+        pk,
+        email,
+        member_id,
+        name,
+        stamps,
+        qualifying,
+        level_id,
+        level_number,
+        level_name,
+        referral_code,
+        created_at,
+    ) = view
     level = Level(pk=level_id, merchant=merchant, number=level_number, name=level_name)
     return Membership(
-        pk=pk, merchant=merchant, level=level, email=email, member_id=member_id, name=name,
-        stamps=stamps, qualifying_stamps=qualifying, referral_code=referral_code,
+        pk=pk,
+        merchant=merchant,
+        level=level,
+        email=email,
+        member_id=member_id,
+        name=name,
+        stamps=stamps,
+        qualifying_stamps=qualifying,
+        referral_code=referral_code,
         created_at=created_at,
     )
 
@@ -66,13 +84,27 @@ def award_create(
 ) -> Award:
     *member, award_id = call(
         "stamps_award",
-        [merchant.pk, store_id, user, number_of_stamps, notes, expiration_date, notify,
-         local_date(now), now],
+        [
+            merchant.pk,
+            store_id,
+            user,
+            number_of_stamps,
+            notes,
+            expiration_date,
+            notify,
+            local_date(now),
+            now,
+        ],
     )
     return Award(
-        pk=award_id, membership=membership_from(merchant, tuple(member)), store_id=store_id,
-        number_of_stamps=number_of_stamps, stamps_remaining=number_of_stamps,
-        expiration_date=expiration_date, notes=notes, require_email_notification=notify,
+        pk=award_id,
+        membership=membership_from(merchant, tuple(member)),
+        store_id=store_id,
+        number_of_stamps=number_of_stamps,
+        stamps_remaining=number_of_stamps,
+        expiration_date=expiration_date,
+        notes=notes,
+        require_email_notification=notify,
         created_at=now,
     )
 
@@ -94,11 +126,27 @@ def stamps_spend(
     """Returns the deduction (with its membership) and the redemption id, if any."""
     *member, deduction_id, redemption_id = call(
         "stamps_spend",
-        [merchant.pk, user, stamps, notes, purpose, local_date(now), now, reward_id, store_id,
-         level_threshold, limited_stock, invoice_number],
+        [
+            merchant.pk,
+            user,
+            stamps,
+            notes,
+            purpose,
+            local_date(now),
+            now,
+            reward_id,
+            store_id,
+            level_threshold,
+            limited_stock,
+            invoice_number,
+        ],
     )
     deduction = StampsDeduction(
-        pk=deduction_id, membership=membership_from(merchant, tuple(member)), stamps=stamps,
-        notes=notes, purpose=purpose, created_at=now,
+        pk=deduction_id,
+        membership=membership_from(merchant, tuple(member)),
+        stamps=stamps,
+        notes=notes,
+        purpose=purpose,
+        created_at=now,
     )
     return deduction, redemption_id

@@ -3,8 +3,8 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
-from rest_framework.request import Request
 
+from loyalty.models import Merchant
 from redemptions.models import RedemptionStatus
 from redemptions.services import redemption_cancel, redemption_create
 from stamps_server.api import StampsApiView, TextField, UserField, id_field
@@ -44,10 +44,10 @@ class RedemptionsAddApi(StampsApiView):
         customer = RedeemingCustomer()
         redemption = RedemptionSummary()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
         redemption = redemption_create(
-            merchant=self.merchant,
+            merchant=merchant,
             customer=data.get("customer", data.get("user")),
             store_id=data["store"],
             reward_id=data["reward"],
@@ -85,10 +85,10 @@ class RedemptionsCancelApi(StampsApiView):
         redemption = CanceledRedemption()
         customer = CustomerAfterCancel()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
         redemption = redemption_cancel(
-            merchant=self.merchant, redemption_id=data["id"], now=timezone.now()
+            merchant=merchant, redemption_id=data["id"], now=timezone.now()
         )
         membership = redemption.membership
         return {

@@ -1,6 +1,7 @@
 """Merchant API keys: `Authorization: Token <key>`, `Authorization: Bearer <key>`, or a
 `token` field in the body or query string (older Stamps clients send it that way)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,17 +30,24 @@ class ApiClient:
 
 class MerchantTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiClient, int] | None:
-        key = key_from_header(request) or key_from_params(request)
+        key = key_from_header(request.META) or key_from_params(request)
         if key is None:
             return None
-        token = api_token_authenticate(key=key)
-        if token is None:
+        client = api_client_for_key(key)
+        if client is None:
             raise InvalidToken()
-        return ApiClient(merchant=token.merchant, token_id=token.pk), token.pk
+        return client, client.token_id
 
 
-def key_from_header(request: Request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+def api_client_for_key(key: str) -> ApiClient | None:
+    token = api_token_authenticate(key=key)
+    if token is None:
+        return None
+    return ApiClient(merchant=token.merchant, token_id=token.pk)
+
+
+def key_from_header(meta: Mapping[str, Any]) -> str | None:
+    header = meta.get("HTTP_AUTHORIZATION", "")
     if not header:
         return None
     scheme, _, key = header.strip().partition(" ")
@@ -51,13 +59,16 @@ def key_from_header(request: Request) -> str | None:
 def key_from_params(request: Request) -> str | None:
     key: Any = request.query_params.get("token")
     if key is None and request.method not in ("GET", "HEAD", "OPTIONS"):
-        data = request.data
-        key = data.get("token") if hasattr(data, "get") else None
+        key = key_from_body(request.data)
     if key is None or key == "":
         return None
     if not isinstance(key, str):
         raise InvalidToken()
     return key
+
+
+def key_from_body(data: Any) -> Any:
+    return data.get("token") if hasattr(data, "get") else None
 
 
 class HasMerchantToken(permissions.BasePermission):

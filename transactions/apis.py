@@ -3,9 +3,8 @@ from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.request import Request
 
-from loyalty.models import Membership
+from loyalty.models import Membership, Merchant
 from loyalty.selectors import membership_spendable_stamps
 from redemptions.apis import CustomerAfterCancel
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
@@ -85,11 +84,11 @@ class TransactionsAddApi(StampsApiView):
         customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
         transaction = PurchaseSummary()
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
         data["items"] = [{**item, "price": str(item["price"])} for item in data.get("items", [])]
         record = services.transaction_create(
-            merchant=self.merchant, purchase=services.Purchase(**data), now=timezone.now()
+            merchant=merchant, purchase=services.Purchase(**data), now=timezone.now()
         )
         return {"customer": customer_after(record), "transaction": transaction_body(record)}
 
@@ -104,10 +103,10 @@ class TransactionsCancelApi(StampsApiView):
         transaction = CanceledPurchase()
         customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
 
-    def apply(self, request: Request) -> dict[str, Any]:
-        data = self.validated(request)
+    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        data = self.validated(body)
         record = services.transaction_cancel(
-            merchant=self.merchant,
+            merchant=merchant,
             transaction_id=data["id"],
             cancel_related_redemptions=data["cancel_related_redemptions"],
             now=timezone.now(),
