@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -20,6 +21,8 @@ def stamps_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
         errors = [(NON_FIELD, str(exc.detail), exc.default_code)]
         return Response(render_errors(errors, style), status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -58,3 +61,12 @@ def render_errors(errors: list[tuple[str, str, str]], style: ErrorStyle) -> dict
         "error_code": code,
         "errors": {name: text for name, text, _ in errors},
     }
+
+
+def database_unavailable() -> Response:
+    """A dropped connection, a restart, a deadlock or a lock timeout: nothing was applied
+    that the client can see, and the same request may simply be sent again (with its
+    Idempotency-Key, if the first attempt might have committed)."""
+    response = Response({"detail": "The database is unavailable; retry shortly"}, status=503)
+    response["Retry-After"] = "1"
+    return response

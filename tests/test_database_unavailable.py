@@ -1,0 +1,90 @@
+"""A database that drops the connection (a restart, a failover), deadlocks or times out is
+answered with 503 and Retry-After, never a 500, and the worker's next request reconnects."""
+
+import io
+import sys
+from typing import Any
+from unittest import mock
+from urllib.parse import urlencode
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+
+from loyalty.models import Award
+from stamps_server.wsgi import application
+from tests.conftest import Tenant, make_tenant
+
+
+def award_body(tenant: Tenant) -> dict[str, Any]:
+    return {"user": tenant.member.email, "store": tenant.store.pk, "number_of_stamps": 1}
+
+
+@pytest.mark.parametrize("lane", ["fast", "full"])
+def test_a_database_error_is_a_503_to_retry(tenant: Tenant, lane: str) -> None:
+    body = award_body(tenant)
+    lost = OperationalError("server closed the connection unexpectedly")
+    with mock.patch("loyalty.services.award_create", side_effect=lost):
+        if lane == "fast":
+            response = tenant.post("/api/stamps/add", body)
+        else:  # a form body takes DRF's full path
+            response = tenant.client.post(
+                "/api/stamps/add", urlencode(body), content_type="application/x-www-form-urlencoded"
+            )
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is unavailable; retry shortly"}
+    assert response["Retry-After"] == "1"
+    assert not Award.objects.exists()
+
+
+def wsgi_post(path: str, body: dict[str, Any], key: str) -> tuple[str, bytes]:
+    """Through the real WSGI application, as gunicorn calls it, so that Django's
+    request_started/finished connection housekeeping runs (the test client skips it)."""
+    raw = urlencode(body).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.errors": sys.stderr,
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(raw)),
+        "HTTP_AUTHORIZATION": f"Token {key}",
+    }
+    statuses: list[str] = []
+    chunks = application(environ, lambda status, headers, *_: statuses.append(status))
+    content = b"".join(chunks)
+    chunks.close()
+    return statuses[0], content
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_fails_one_request_then_reconnects() -> None:
+    tenant = make_tenant()
+    body = award_body(tenant)
+    assert wsgi_post("/api/stamps/add", body, tenant.key)[0].startswith("200")
+    backend_pid = connection.connection.info.backend_pid
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+    dropped = wsgi_post("/api/stamps/add", body, tenant.key)
+    after = wsgi_post("/api/stamps/add", body, tenant.key)
+
+    assert dropped[0].startswith("503"), dropped
+    assert after[0].startswith("200"), after
+    assert Award.objects.filter(membership=tenant.member).count() == 2
