@@ -61,6 +61,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# What only the admin and other browser pages need; API calls go without it (see wsgi.py).
+WEB_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+}
+API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in WEB_ONLY_MIDDLEWARE]
+
 ROOT_URLCONF = "stamps_server.urls"
 WSGI_APPLICATION = "stamps_server.wsgi.application"
 
