@@ -2,6 +2,7 @@
 award or spend. Refusals come back as codes and become the same domain errors the Python
 ledger raises; results come back as model instances carrying what the responses need."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connection
@@ -13,14 +14,19 @@ from stamps_server.errors import DomainError
 
 
 class RefusedByLedger(DomainError):
-    """Refusals only the redemption path can meet; redemptions re-raise them in its terms."""
+    """Refusals only the redemption path can meet; redemptions re-raise them in its terms.
+    `detail` carries what the message needs (the level a reward asks for)."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        super().__init__(code)
+        self.detail = detail
 
 
 def available() -> bool:
     return connection.vendor == "postgresql"
 
 
-def refusal_raise(code: str) -> None:
+def refusal_raise(code: str, detail: str | None = None) -> None:
     from loyalty.services import InvalidStore  # services imports this module
 
     known: dict[str, DomainError] = {
@@ -29,17 +35,19 @@ def refusal_raise(code: str) -> None:
         "membership_blocked": MembershipBlocked(),
         "insufficient_stamps": InsufficientStamps(field="stamps"),
     }
-    raise known.get(code) or RefusedByLedger(code)
+    raise known.get(code) or RefusedByLedger(code, detail)
 
 
-def call(function: str, arguments: list[object]) -> tuple:
+def call(function: str, arguments: list[object], *, refusal_columns: int = 1) -> tuple:
+    """One ledger function, one round trip. Its first column is the refusal code (NULL when
+    it applied); with refusal_columns=2 the second is the refusal's detail."""
     placeholders = ", ".join(["%s"] * len(arguments))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {function}({placeholders})", arguments)
         row = cursor.fetchone()
     if row[0] is not None:
-        refusal_raise(row[0])
-    return row[1:]
+        refusal_raise(*row[:refusal_columns])
+    return row[refusal_columns:]
 
 
 def membership_from(merchant: Merchant, view: tuple) -> Membership:
@@ -115,38 +123,62 @@ def stamps_spend(
     user: str,
     stamps: int,
     notes: str,
-    purpose: DeductionPurpose,
     now: datetime,
-    reward_id: int | None = None,
-    store_id: int | None = None,
-    level_threshold: int | None = None,
-    limited_stock: bool = False,
-    invoice_number: str = "",
-) -> tuple[StampsDeduction, int | None]:
-    """Returns the deduction (with its membership) and the redemption id, if any."""
-    *member, deduction_id, redemption_id = call(
+) -> StampsDeduction:
+    """A deduction; redemptions go through `redeem`."""
+    no_reward = [None, None, None, False, ""]
+    *member, deduction_id, _ = call(
         "stamps_spend",
         [
             merchant.pk,
             user,
             stamps,
             notes,
-            purpose,
+            DeductionPurpose.DEDUCTION,
             local_date(now),
             now,
-            reward_id,
-            store_id,
-            level_threshold,
-            limited_stock,
-            invoice_number,
+            *no_reward,
         ],
     )
-    deduction = StampsDeduction(
+    return StampsDeduction(
         pk=deduction_id,
         membership=membership_from(merchant, tuple(member)),
         stamps=stamps,
         notes=notes,
-        purpose=purpose,
+        purpose=DeductionPurpose.DEDUCTION,
         created_at=now,
     )
-    return deduction, redemption_id
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    membership: Membership
+    deduction_id: int
+    redemption_id: int
+    reward_name: str
+    stamps_used: int
+    notes: str
+
+
+def redeem(
+    *,
+    merchant: Merchant,
+    user: str,
+    store_id: int,
+    reward_id: int,
+    invoice_number: str,
+    now: datetime,
+) -> Redeemed:
+    *member, deduction_id, redemption_id, reward_name, stamps_used, notes = call(
+        "stamps_redeem",
+        [merchant.pk, user, store_id, reward_id, invoice_number, local_date(now), now],
+        refusal_columns=2,
+    )
+    return Redeemed(
+        membership=membership_from(merchant, tuple(member)),
+        deduction_id=deduction_id,
+        redemption_id=redemption_id,
+        reward_name=reward_name,
+        stamps_used=stamps_used,
+        notes=notes,
+    )

@@ -142,15 +142,9 @@ def stamps_deduct(
     *, merchant: Merchant, user: str, stamps: int, notes: str, now: datetime
 ) -> StampsDeduction:
     if pg_ledger.available():
-        deduction, _ = pg_ledger.stamps_spend(
-            merchant=merchant,
-            user=user,
-            stamps=stamps,
-            notes=notes,
-            purpose=DeductionPurpose.DEDUCTION,
-            now=now,
+        return pg_ledger.stamps_spend(
+            merchant=merchant, user=user, stamps=stamps, notes=notes, now=now
         )
-        return deduction
     with transaction.atomic():
         membership = membership_lock(merchant=merchant, user=user)
         deduction = stamps_spend(

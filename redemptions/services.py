@@ -19,6 +19,16 @@ from redemptions.models import Redemption, RedemptionStatus, Reward
 from stamps_server.errors import DomainError, NotFound
 
 OUT_OF_STOCK = "This reward is out of stock"
+NOT_YET = "This reward is not available yet"
+NO_LONGER = "This reward is no longer available"
+NOT_AT_STORE = "This reward cannot be redeemed at this store"
+# The PostgreSQL ledger's refusal codes (loyalty/sql/ledger.sql, stamps_redeem)
+REFUSALS = {
+    "not_yet_available": NOT_YET,
+    "no_longer_available": NO_LONGER,
+    "store_not_eligible": NOT_AT_STORE,
+    "out_of_stock": OUT_OF_STOCK,
+}
 
 
 class InvalidReward(DomainError):
@@ -52,19 +62,19 @@ def redemption_create(
     now: datetime,
     invoice_number: str = "",
 ) -> Redemption:
-    store = store_get(merchant=merchant, store_id=store_id)
-    reward = reward_get(merchant=merchant, reward_id=reward_id)
-    ensure_within_window(reward, now)
-    ensure_redeemable_at(reward, store)
     if pg_ledger.available():
         return redemption_create_in_postgres(
             merchant=merchant,
             customer=customer,
-            store=store,
-            reward=reward,
+            store_id=store_id,
+            reward_id=reward_id,
             now=now,
             invoice_number=invoice_number,
         )
+    store = store_get(merchant=merchant, store_id=store_id)
+    reward = reward_get(merchant=merchant, reward_id=reward_id)
+    ensure_within_window(reward, now)
+    ensure_redeemable_at(reward, store)
     with transaction.atomic():
         membership = customer_lock(merchant=merchant, customer=customer)
         ensure_level_reached(reward, membership)
@@ -93,41 +103,52 @@ def redemption_create_in_postgres(
     *,
     merchant: Merchant,
     customer: str,
-    store: Store,
-    reward: Reward,
+    store_id: int,
+    reward_id: int,
     now: datetime,
     invoice_number: str,
 ) -> Redemption:
-    minimum = reward.minimum_level
+    """The same checks, in the same order, as the path above, in one round trip."""
     try:
-        deduction, redemption_id = pg_ledger.stamps_spend(
+        redeemed = pg_ledger.redeem(
             merchant=merchant,
             user=customer,
-            stamps=reward.stamps_to_redeem,
-            notes=redemption_notes(reward),
-            purpose=DeductionPurpose.REDEMPTION,
-            now=now,
-            reward_id=reward.pk,
-            store_id=store.pk,
-            level_threshold=minimum.minimum_qualifying_stamps if minimum else None,
-            limited_stock=reward.stock is not None,
+            store_id=store_id,
+            reward_id=reward_id,
             invoice_number=invoice_number,
+            now=now,
         )
     except UserNotFound as not_found:
         raise UserNotFound("Customer not found", field="customer") from not_found
     except pg_ledger.RefusedByLedger as refusal:
-        if refusal.message == "level_not_reached":
-            raise level_not_reached(reward) from refusal
-        raise RewardNotRedeemable(OUT_OF_STOCK) from refusal
-    return Redemption(
-        pk=redemption_id,
-        membership=deduction.membership,
-        reward=reward,
-        store=store,
-        deduction=deduction,
-        stamps_used=reward.stamps_to_redeem,
+        raise redemption_refusal(refusal) from refusal
+    membership = redeemed.membership
+    deduction = StampsDeduction(
+        pk=redeemed.deduction_id,
+        membership=membership,
+        stamps=redeemed.stamps_used,
+        notes=redeemed.notes,
+        purpose=DeductionPurpose.REDEMPTION,
         created_at=now,
     )
+    return Redemption(
+        pk=redeemed.redemption_id,
+        membership=membership,
+        reward=Reward(pk=reward_id, name=redeemed.reward_name),
+        store_id=store_id,
+        deduction=deduction,
+        stamps_used=redeemed.stamps_used,
+        invoice_number=invoice_number,
+        created_at=now,
+    )
+
+
+def redemption_refusal(refusal: "pg_ledger.RefusedByLedger") -> DomainError:
+    if refusal.message == "invalid_reward":
+        return InvalidReward()
+    if refusal.message == "level_not_reached":
+        return level_needed(refusal.detail)
+    return RewardNotRedeemable(REFUSALS[refusal.message])
 
 
 def redemption_notes(reward: Reward) -> str:
@@ -144,15 +165,15 @@ def customer_lock(*, merchant: Merchant, customer: str) -> Membership:
 def ensure_within_window(reward: Reward, now: datetime) -> None:
     """The window is [starts_at, ends_at), as `redemptions.selectors` lists it."""
     if reward.starts_at is not None and now < reward.starts_at:
-        raise RewardNotRedeemable("This reward is not available yet")
+        raise RewardNotRedeemable(NOT_YET)
     if reward.ends_at is not None and now >= reward.ends_at:
-        raise RewardNotRedeemable("This reward is no longer available")
+        raise RewardNotRedeemable(NO_LONGER)
 
 
 def ensure_redeemable_at(reward: Reward, store: Store) -> None:
     stores = list(reward.stores.values_list("pk", flat=True))
     if stores and store.pk not in stores:
-        raise RewardNotRedeemable("This reward cannot be redeemed at this store")
+        raise RewardNotRedeemable(NOT_AT_STORE)
 
 
 def ensure_level_reached(reward: Reward, membership: Membership) -> None:
@@ -163,7 +184,11 @@ def ensure_level_reached(reward: Reward, membership: Membership) -> None:
 
 def level_not_reached(reward: Reward) -> RewardNotRedeemable:
     assert reward.minimum_level is not None
-    return RewardNotRedeemable(f"This reward needs the {reward.minimum_level.name} level")
+    return level_needed(reward.minimum_level.name)
+
+
+def level_needed(level_name: str | None) -> RewardNotRedeemable:
+    return RewardNotRedeemable(f"This reward needs the {level_name} level")
 
 
 def reward_stock_take(reward: Reward) -> None:

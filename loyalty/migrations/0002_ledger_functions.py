@@ -4,6 +4,7 @@ from django.db import migrations
 
 SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
 FUNCTIONS = [
+    "stamps_redeem(bigint, text, bigint, bigint, text, date, timestamptz)",
     "stamps_spend(bigint, text, integer, text, integer, date, timestamptz, bigint, bigint,"
     " bigint, boolean, text)",
     "stamps_award(bigint, bigint, text, integer, text, date, boolean, date, timestamptz)",

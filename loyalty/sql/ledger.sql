@@ -178,3 +178,57 @@ BEGIN
                   m_level_number, m_level_name, m_referral_code, m_created_at
       FROM stamps_member_view(m);
 END $$;
+
+-- A redemption in one round trip: the store, the reward, its window and stores are checked
+-- here (in the order redemptions/services.py checks them on SQLite), then stamps_spend draws
+-- the reward's price. A refusal comes with what its message needs (the level's name).
+CREATE OR REPLACE FUNCTION stamps_redeem(
+    p_merchant bigint, p_user text, p_store bigint, p_reward bigint, p_invoice text,
+    p_today date, p_now timestamptz,
+    OUT refusal text, OUT refusal_detail text, OUT m_id bigint, OUT m_email text,
+    OUT m_member_id text, OUT m_name text, OUT m_stamps bigint, OUT m_qualifying bigint,
+    OUT m_level_id bigint, OUT m_level_number integer, OUT m_level_name text,
+    OUT m_referral_code text, OUT m_created_at timestamptz,
+    OUT deduction_id bigint, OUT redemption_id bigint, OUT reward_name text,
+    OUT stamps_used integer, OUT notes text
+) LANGUAGE plpgsql AS $$
+DECLARE
+    r redemptions_reward%ROWTYPE;
+    v_threshold bigint;
+    spent record;
+BEGIN
+    PERFORM 1 FROM loyalty_store WHERE id = p_store AND merchant_id = p_merchant AND is_active;
+    IF NOT FOUND THEN refusal := 'invalid_store'; RETURN; END IF;
+    SELECT * INTO r FROM redemptions_reward
+     WHERE id = p_reward AND merchant_id = p_merchant AND is_active;
+    IF NOT FOUND THEN refusal := 'invalid_reward'; RETURN; END IF;
+    IF r.starts_at IS NOT NULL AND p_now < r.starts_at THEN
+        refusal := 'not_yet_available'; RETURN;
+    END IF;
+    IF r.ends_at IS NOT NULL AND p_now >= r.ends_at THEN
+        refusal := 'no_longer_available'; RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM redemptions_reward_stores WHERE reward_id = r.id)
+       AND NOT EXISTS (SELECT 1 FROM redemptions_reward_stores
+                        WHERE reward_id = r.id AND store_id = p_store) THEN
+        refusal := 'store_not_eligible'; RETURN;
+    END IF;
+    SELECT minimum_qualifying_stamps, name INTO v_threshold, refusal_detail
+      FROM loyalty_level WHERE id = r.minimum_level_id;
+
+    reward_name := r.name;
+    stamps_used := r.stamps_to_redeem;
+    notes := left('Redemption: ' || r.name, 255);
+    SELECT * INTO spent FROM stamps_spend(
+        p_merchant, p_user, r.stamps_to_redeem, notes, 2, p_today, p_now, r.id, p_store,
+        v_threshold, r.stock IS NOT NULL, p_invoice);
+    refusal := spent.refusal;
+    IF refusal IS NOT NULL THEN RETURN; END IF;
+    refusal_detail := NULL;
+    SELECT spent.m_id, spent.m_email, spent.m_member_id, spent.m_name, spent.m_stamps,
+           spent.m_qualifying, spent.m_level_id, spent.m_level_number, spent.m_level_name,
+           spent.m_referral_code, spent.m_created_at, spent.deduction_id, spent.redemption_id
+      INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
+           m_level_number, m_level_name, m_referral_code, m_created_at, deduction_id,
+           redemption_id;
+END $$;
