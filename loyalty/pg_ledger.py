@@ -9,7 +9,15 @@ from django.db import connection
 
 from loyalty.ledger import InsufficientStamps, local_date
 from loyalty.members import MembershipBlocked, UserNotFound
-from loyalty.models import Award, DeductionPurpose, Level, Membership, Merchant, StampsDeduction
+from loyalty.models import (
+    Award,
+    AwardStatus,
+    DeductionPurpose,
+    Level,
+    Membership,
+    Merchant,
+    StampsDeduction,
+)
 from stamps_server.errors import DomainError
 
 
@@ -114,6 +122,24 @@ def award_create(
         notes=notes,
         require_email_notification=notify,
         created_at=now,
+    )
+
+
+def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime) -> Award:
+    """Cancels a whole lot; refuses 'spent_from_lot' (having written nothing) when stamps
+    were spent from it, for loyalty/ledger.py to re-draw."""
+    *member, number_of_stamps, store_id, expiration_date = call(
+        "stamps_cancel", [merchant.pk, user, award_id, local_date(now), now]
+    )
+    return Award(
+        pk=award_id,
+        membership=membership_from(merchant, tuple(member)),
+        store_id=store_id,
+        number_of_stamps=number_of_stamps,
+        stamps_remaining=0,
+        expiration_date=expiration_date,
+        status=AwardStatus.CANCELED,
+        canceled_at=now,
     )
 
 

@@ -117,16 +117,23 @@ def award_expiration_date(merchant: Merchant, requested: date | None, *, now: da
 
 
 def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime) -> Award:
+    if pg_ledger.available():
+        try:
+            return pg_ledger.award_cancel(merchant=merchant, user=user, award_id=award_id, now=now)
+        except pg_ledger.RefusedByLedger as refusal:
+            if refusal.message != "spent_from_lot":
+                raise AWARD_CANCEL_REFUSALS[refusal.message]() from refusal
+            # stamps were spent from this lot: the Python ledger re-draws them below
     with transaction.atomic():
         membership = membership_lock(merchant=merchant, user=user)
         ledger.lots_expire_due(membership=membership, now=now)
         award = Award.objects.filter(pk=award_id, membership=membership).first()
         if award is None:
-            raise NotFound("Award not found", field="id")
+            raise award_not_found()
         if award.status == AwardStatus.CANCELED:
-            raise AwardNotCancelable("Award is already canceled")
+            raise award_already_canceled()
         if award.status == AwardStatus.EXPIRED or award.expiration_date < ledger.local_date(now):
-            raise AwardNotCancelable("Award has expired")
+            raise award_expired()
         try:
             ledger.lot_close_for_cancel(membership=membership, award=award, now=now)
         except ledger.InsufficientStamps as refusal:
@@ -136,6 +143,26 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
         qualifying_stamps_change(membership, -award.number_of_stamps)
     award.membership = membership
     return award
+
+
+def award_not_found() -> DomainError:
+    return NotFound("Award not found", field="id")
+
+
+def award_already_canceled() -> DomainError:
+    return AwardNotCancelable("Award is already canceled")
+
+
+def award_expired() -> DomainError:
+    return AwardNotCancelable("Award has expired")
+
+
+# The PostgreSQL ledger's refusal codes (loyalty/sql/ledger.sql, stamps_cancel)
+AWARD_CANCEL_REFUSALS = {
+    "award_not_found": award_not_found,
+    "award_canceled": award_already_canceled,
+    "award_expired": award_expired,
+}
 
 
 def stamps_deduct(

@@ -32,7 +32,7 @@ class TestRoundTrips:
 
         assert response.status_code == 200
 
-    def test_a_redemption_is_four_round_trips(self, warm, django_assert_num_queries):
+    def test_a_redemption_is_one_round_trip(self, warm, django_assert_num_queries):
         reward = RewardFactory(merchant=warm.merchant, stamps_to_redeem=5)
         body = {"customer": warm.member.email, "store": warm.store.pk, "reward": reward.pk}
 
@@ -40,6 +40,16 @@ class TestRoundTrips:
             response = warm.post("/api/redemptions/add", body)
 
         assert response.status_code == 200
+
+    def test_cancelling_a_whole_award_is_one_round_trip(self, warm, django_assert_num_queries):
+        award = award_stamps(warm.member, 3, store=warm.store)
+        body = {"user": warm.member.email, "id": award.pk}
+
+        with django_assert_num_queries(1):
+            response = warm.post("/api/stamps/cancel", body)
+
+        assert response.status_code == 200
+        assert response.json()["award"]["status"] == "Canceled"
 
     def test_an_idempotent_award_is_six_statements(self, warm, django_assert_num_queries):
         body = {"user": warm.member.email, "store": warm.store.pk, "number_of_stamps": 1}

@@ -4,6 +4,8 @@ from django.db import migrations
 
 SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
 FUNCTIONS = [
+    "stamps_cancel(bigint, text, bigint, date, timestamptz)",
+    "stamps_level_for(bigint, bigint)",
     "stamps_redeem(bigint, text, bigint, bigint, text, date, timestamptz)",
     "stamps_spend(bigint, text, integer, text, integer, date, timestamptz, bigint, bigint,"
     " bigint, boolean, text)",

@@ -232,3 +232,57 @@ BEGIN
            m_level_number, m_level_name, m_referral_code, m_created_at, deduction_id,
            redemption_id;
 END $$;
+
+-- Cancels an award whose lot is whole, the usual case (a till voids its last sale). A lot
+-- that stamps were spent from answers 'spent_from_lot' before writing anything: re-drawing
+-- those spends from other lots is left to loyalty/ledger.py (lot_close_for_cancel).
+CREATE OR REPLACE FUNCTION stamps_cancel(
+    p_merchant bigint, p_user text, p_award bigint, p_today date, p_now timestamptz,
+    OUT refusal text, OUT m_id bigint, OUT m_email text, OUT m_member_id text, OUT m_name text,
+    OUT m_stamps bigint, OUT m_qualifying bigint, OUT m_level_id bigint, OUT m_level_number integer,
+    OUT m_level_name text, OUT m_referral_code text, OUT m_created_at timestamptz,
+    OUT number_of_stamps integer, OUT store_id bigint, OUT expiration_date date
+) LANGUAGE plpgsql AS $$
+DECLARE
+    m loyalty_membership%ROWTYPE;
+    a loyalty_award%ROWTYPE;
+BEGIN
+    SELECT * INTO m FROM loyalty_membership
+     WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
+    IF NOT FOUND THEN refusal := 'user_not_found'; RETURN; END IF;
+    SELECT * INTO a FROM loyalty_award WHERE id = p_award AND membership_id = m.id;
+    IF NOT FOUND THEN refusal := 'award_not_found'; RETURN; END IF;
+    IF a.status = 2 THEN refusal := 'award_canceled'; RETURN; END IF;
+    IF a.status = 3 OR a.expiration_date < p_today THEN refusal := 'award_expired'; RETURN; END IF;
+    IF a.stamps_remaining < a.number_of_stamps THEN refusal := 'spent_from_lot'; RETURN; END IF;
+
+    m.stamps := m.stamps + stamps_expire_due(m.id, p_today, p_now) - a.number_of_stamps;
+    m.qualifying_stamps := m.qualifying_stamps - a.number_of_stamps;
+    UPDATE loyalty_award SET stamps_remaining = 0, status = 2, canceled_at = p_now
+     WHERE id = a.id;
+    INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
+    VALUES (m.id, a.id, NULL, 2, -a.number_of_stamps, p_now);
+    m.level_id := stamps_level_for(p_merchant, m.qualifying_stamps);
+    UPDATE loyalty_membership
+       SET stamps = m.stamps, qualifying_stamps = m.qualifying_stamps, level_id = m.level_id
+     WHERE id = m.id;
+    number_of_stamps := a.number_of_stamps;
+    store_id := a.store_id;
+    expiration_date := a.expiration_date;
+    SELECT * INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
+                  m_level_number, m_level_name, m_referral_code, m_created_at
+      FROM stamps_member_view(m);
+END $$;
+
+-- The highest level the qualifying stamps reach, else the lowest (loyalty/levels.py).
+CREATE OR REPLACE FUNCTION stamps_level_for(p_merchant bigint, p_qualifying bigint)
+RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE v_level bigint;
+BEGIN
+    SELECT id INTO v_level FROM loyalty_level
+     WHERE merchant_id = p_merchant
+     ORDER BY minimum_qualifying_stamps <= p_qualifying DESC,
+              abs(p_qualifying - minimum_qualifying_stamps)
+     LIMIT 1;
+    RETURN v_level;
+END $$;
