@@ -7,7 +7,7 @@ COPY loyalty ./loyalty
 COPY redemptions ./redemptions
 COPY idempotency ./idempotency
 COPY transactions ./transactions
-COPY manage.py gunicorn.conf.py ./
+COPY manage.py ./
 RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "-c", "gunicorn.conf.py"]
+CMD ["python", "-m", "stamps_server.serve"]

@@ -75,7 +75,9 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
     settings = {
         "duration_s": int(env["DURATION"]),
         "connections": int(env["CONNECTIONS"]),
-        "gunicorn_workers": int(env["WORKERS"]),
+        "server": "granian (python -m stamps_server.serve)",
+        "server_workers": int(env["WORKERS"]),
+        "threads_per_worker": int(env["THREADS_PER_WORKER"]),
         "members": int(env["MEMBERS"]),
         "ledger_entries": int(env["LEDGER_ENTRIES"]),
     }
@@ -91,7 +93,8 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
 
     print(
         f"{machine['nproc']} x {machine['cpu_model']}; "
-        f"{settings['gunicorn_workers']} gunicorn workers; {settings['members']} members; "
+        f"granian, {settings['server_workers']} workers x {settings['threads_per_worker']} "
+        f"threads; {settings['members']} members; "
         f"{settings['ledger_entries']} ledger entries; {settings['connections']} connections, "
         f"{settings['duration_s']}s each"
     )

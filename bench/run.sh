@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: the production server (gunicorn, gunicorn.conf.py) on PostgreSQL, driven by wrk,
+# `make bench`: the production server (`python -m stamps_server.serve`) on PostgreSQL, driven by wrk,
 # next to pgbench's TPC-B-like run on the same PostgreSQL server, in the same run.
 # Prints a table and writes bench/results/latest.json; exits non-zero on any request error or
 # if `manage.py check_ledger` fails afterwards.
 #
 # Settings (environment):
 #   DATABASE_URL       default postgres://postgres@127.0.0.1:5432/stamps_bench (created if missing)
-#   BIN                python/gunicorn bin directory, default .venv/bin
+#   BIN                the virtualenv's bin directory, default .venv/bin
 #   BENCH_DURATION     seconds per scenario and for pgbench (20)
 #   BENCH_CONNECTIONS  wrk connections and pgbench clients (8); BENCH_THREADS wrk/pgbench threads (2)
 #   BENCH_MEMBERS      members of the benchmark merchant (100000)
@@ -15,7 +15,7 @@
 #   BENCH_FUNDED       members funded for deducts/redemptions in the mix (2000)
 #   BENCH_FRESH_DB=1   drop and recreate the DATABASE_URL database first (done by itself when the
 #                      migrations changed since this script built that database)
-#   BENCH_PORT         port gunicorn binds on 127.0.0.1 (8765); GUNICORN_* as in gunicorn.conf.py
+#   BENCH_PORT         port the server binds on 127.0.0.1 (8765); GRANIAN_* as in stamps_server/serve.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,11 +121,16 @@ if curl -s -o /dev/null "$BASE_URL/"; then
     echo "something already answers on $BASE_URL; set BENCH_PORT" >&2
     exit 1
 fi
-export GUNICORN_BIND=127.0.0.1:$PORT STAMPS_REQUIRE_HTTPS=false
+export GRANIAN_HOST=127.0.0.1 GRANIAN_PORT=$PORT STAMPS_REQUIRE_HTTPS=false
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
-WORKERS=$("$BIN/python" -c 'import runpy; print(runpy.run_path("gunicorn.conf.py")["workers"])')
-say "gunicorn, $WORKERS workers, on $BASE_URL"
-"$BIN/gunicorn" -c gunicorn.conf.py >"$RUN/gunicorn.log" 2>&1 &
+server_setting() {
+    "$BIN/python" -c "import os; from stamps_server.serve import shipped_defaults as d
+print(os.environ.get('GRANIAN_$1') or d()['GRANIAN_$1'])"
+}
+WORKERS=$(server_setting WORKERS)
+THREADS_PER_WORKER=$(server_setting BLOCKING_THREADS)
+say "server: $WORKERS workers x $THREADS_PER_WORKER threads, on $BASE_URL"
+"$BIN/python" -m stamps_server.serve >"$RUN/server.log" 2>&1 &
 SERVER_PID=$!
 stop_server() {
     if [ -n "${SERVER_PID:-}" ]; then
@@ -136,10 +141,10 @@ stop_server() {
 trap stop_server EXIT
 for _ in $(seq 150); do
     curl -s -o /dev/null "$BASE_URL/" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/gunicorn.log" >&2; exit 1; }
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.log" >&2; exit 1; }
     sleep 0.2
 done
-curl -s -o /dev/null "$BASE_URL/" || { echo "gunicorn did not answer in 30s" >&2; exit 1; }
+curl -s -o /dev/null "$BASE_URL/" || { echo "the server did not answer in 30s" >&2; exit 1; }
 
 say "funding $FUNDED members with $FUND_STAMPS stamps (setup, not measured)"
 "$BIN/python" bench/fund.py "$BASE_URL" "$SEED_TOKEN" "$SEED_STORE_ID" "$RUN/members.txt" \
@@ -162,6 +167,7 @@ manage check_ledger 2>&1 | tee "$RUN/check_ledger.txt" || ledger_ok=0
 say "results"
 LEDGER_ENTRIES=$(ledger_rows)
 SERVER_VERSION=$(psql "$DATABASE_URL" -tAc "SHOW server_version")
-export LEDGER_OK=$ledger_ok MEMBERS=$SEED_MEMBERS LEDGER_ENTRIES SERVER_VERSION WORKERS DURATION \
+export LEDGER_OK=$ledger_ok MEMBERS=$SEED_MEMBERS LEDGER_ENTRIES SERVER_VERSION WORKERS \
+    THREADS_PER_WORKER DURATION \
     CONNECTIONS
 "$BIN/python" bench/report.py "$RUN" bench/results/latest.json "${SCENARIOS[@]}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Crash test: a mixed load against gunicorn on PostgreSQL, with the server SIGKILLed at
+"""Crash test: a mixed load against the production server on PostgreSQL, SIGKILLed at
 random moments, and a check afterwards that nothing was lost or applied twice.
 
 What it does, in order:
@@ -8,7 +8,7 @@ What it does, in order:
    drops and re-creates a dedicated PostgreSQL database (its name must contain "crash"),
    runs `manage.py migrate` and `manage.py seed_demo --json` for a token, stores, members
    and rewards.
-2. Starts gunicorn (`python -m gunicorn -c gunicorn.conf.py`) on 127.0.0.1 and a free port.
+2. Starts the server (`python -m stamps_server.serve`, granian) on 127.0.0.1 and a free port.
 3. Client threads send stamps/add, memberships/deduct-stamps, redemptions/add and
    stamps/cancel calls, each with its own Idempotency-Key. A call that ends in a connection
    error, a timeout, a 5xx or a 409 is retried later with the same key and the same bytes
@@ -17,8 +17,8 @@ What it does, in order:
    the server carries on: their retries meet a 409 or the stored answer.
    Now and then a call that got a 2xx is deliberately sent again: the answer must be the
    same status and the same bytes, marked `Idempotent-Replayed: true`.
-4. Meanwhile, --kills times at random moments, the whole gunicorn process group is killed
-   with SIGKILL, and gunicorn is started again on the same port.
+4. Meanwhile, --kills times at random moments, the server's whole process group is killed
+   with SIGKILL, and the server is started again on the same port.
 5. At the end: `manage.py check_ledger` must pass, and the database must hold exactly what
    the 2xx answers say: every award, deduction, redemption and cancel that a client was told
    about exists exactly once, nothing else was written, every member's balance equals their
@@ -114,8 +114,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--calls", type=int, default=800, help="logical calls (default 800)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--kills", type=int, default=5, help="SIGKILLs of gunicorn (default 5)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--kills", type=int, default=5, help="SIGKILLs of the server (default 5)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server worker processes (default 2)"
+    )
     parser.add_argument("--members", type=int, default=50, help="seeded members (default 50)")
     parser.add_argument(
         "--hot-members",
@@ -137,7 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "while the server carries on (default 0.1)",
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    parser.add_argument("--port", type=int, default=0, help="port for gunicorn (default: free)")
+    parser.add_argument("--port", type=int, default=0, help="port for the server (default: free)")
     parser.add_argument(
         "--request-timeout", type=float, default=10.0, help="seconds per attempt (default 10)"
     )
@@ -300,7 +302,8 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn in its own process group, so one killpg takes the master and every worker."""
+    """The production server in its own process group, so one killpg takes the main process
+    and every worker."""
 
     def __init__(
         self, app: Path, database: Database, port: int, workers: int, log_path: Path
@@ -316,14 +319,15 @@ class Server:
     def start(self, *, ready_within: float = 30.0) -> None:
         env = child_env(
             self.database,
-            GUNICORN_BIND=f"{HOST}:{self.port}",
-            GUNICORN_WORKERS=str(self.workers),
+            GRANIAN_HOST=HOST,
+            GRANIAN_PORT=str(self.port),
+            GRANIAN_WORKERS=str(self.workers),
         )
         with open(self.log_path, "ab") as log_file:
             log_file.write(f"\n===== start {self.starts + 1} at {time.ctime()}\n".encode())
             log_file.flush()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+                [sys.executable, "-m", "stamps_server.serve"],
                 cwd=self.app,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -339,7 +343,9 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise SetupError(f"gunicorn exited with {self.process.returncode}:\n{self.tail()}")
+                raise SetupError(
+                    f"The server exited with {self.process.returncode}:\n{self.tail()}"
+                )
             try:
                 conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
                 conn.request("GET", "/api/stamps/add")
@@ -348,7 +354,7 @@ class Server:
                 return  # any HTTP answer (401/405) means a worker is serving
             except (OSError, http.client.HTTPException):
                 time.sleep(0.05)
-        raise SetupError(f"gunicorn not ready after {within:.0f}s:\n{self.tail()}")
+        raise SetupError(f"The server was not ready after {within:.0f}s:\n{self.tail()}")
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: no graceful shutdown, no atexit, nothing."""
@@ -660,12 +666,12 @@ class Load:
                 server.kill()
                 self.stats.kills += 1
                 self.stats.in_flight_at_kills.append(in_flight)
-                log(f"kill {number}/{count}: SIGKILL to gunicorn, {in_flight} call(s) in flight")
+                log(f"kill {number}/{count}: SIGKILL to the server, {in_flight} call(s) in flight")
                 time.sleep(self.random.uniform(0.2, 1.0))
                 if self.stop.is_set():
                     return
                 server.start()
-                log(f"kill {number}/{count}: gunicorn restarted")
+                log(f"kill {number}/{count}: the server restarted")
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
             errors.append(error)
             self.stop.set()
@@ -1037,7 +1043,7 @@ def run(args: argparse.Namespace) -> int:
         elif passed:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
-            print(f"database {database.name} kept; gunicorn log and the code run: {workdir}")
+            print(f"database {database.name} kept; the server log and the code run: {workdir}")
 
 
 def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> bool:
@@ -1053,7 +1059,7 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
     base = baseline_read(database, seed["merchant_id"])
 
     port = args.port or free_port()
-    server = Server(app, database, port, args.workers, workdir / "gunicorn.log")
+    server = Server(app, database, port, args.workers, workdir / "server.log")
     load = Load(args, seed, port)
     handlers = {
         signum: signal.signal(signum, lambda *_: sys.exit(143))
@@ -1061,7 +1067,7 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
     }
     killer: threading.Thread | None = None
     try:
-        log(f"gunicorn on {HOST}:{port} with {args.workers} workers (log {server.log_path})")
+        log(f"Server on {HOST}:{port} with {args.workers} workers (log {server.log_path})")
         server.start()
         log(
             f"load: {args.calls} calls from {args.clients} clients, {args.kills} kills, "
@@ -1082,10 +1088,10 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
             load.lock.notify_all()
         killer.join(timeout=60)
         if killer_errors:
-            raise SetupError(f"restarting gunicorn failed: {killer_errors[0]}")
+            raise SetupError(f"restarting the server failed: {killer_errors[0]}")
         if killer.is_alive():
             raise SetupError("the killer thread did not finish")
-        log("load done; stopping gunicorn and checking the ledger")
+        log("load done; stopping the server and checking the ledger")
     finally:
         load.stop.set()  # on an error or a signal too: the killer must not start a new server
         if killer is not None and killer.is_alive():

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's CSS and JS under gunicorn
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's CSS and JS in production
     "stamps_server.middleware.RequireHttpsForApiMiddleware",
     "stamps_server.middleware.LimitRequestBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

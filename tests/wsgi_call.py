@@ -1,4 +1,4 @@
-"""Calls the real WSGI application as gunicorn does: its two middleware stacks and Django's
+"""Calls the real WSGI application as the server does: its two middleware stacks and Django's
 request_started/finished connection housekeeping run (the test client skips both)."""
 
 import io

@@ -1,8 +1,9 @@
-"""A short run of scripts/crash_test.py: gunicorn on PostgreSQL, SIGKILLed twice under a mixed
-load with Idempotency-Keys; afterwards every 2xx must be in the ledger exactly once.
+"""A short run of scripts/crash_test.py: the production server (granian) on PostgreSQL,
+SIGKILLed twice under a mixed load with Idempotency-Keys; afterwards every 2xx must be in
+the ledger exactly once.
 
 The script drops and re-creates its own database (on the server the suite uses, never the
-test database itself), starts its own gunicorn on 127.0.0.1, and always kills it."""
+test database itself), starts its own server on 127.0.0.1, and always kills it."""
 
 import json
 import os
@@ -62,7 +63,7 @@ def test_killed_server_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -
     try:
         stdout, _ = process.communicate(timeout=150)
     except subprocess.TimeoutExpired:
-        # SIGTERM, not SIGKILL: the script then kills its gunicorn (its own process group).
+        # SIGTERM, not SIGKILL: the script then kills its server (its own process group).
         process.terminate()
         stdout, _ = process.communicate(timeout=60)
         pytest.fail(f"the crash test did not finish in time:\n{stdout}")
