@@ -265,6 +265,42 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.delta:+d} on award {self.award_id}"
 
 
+class LevelChangeKind(models.IntegerChoices):
+    UPGRADE = 1, "Upgrade"
+    DOWNGRADE = 2, "Downgrade"
+
+
+class LevelChange(models.Model):
+    """An append-only record of a member moving to another level. `kind` is fixed when the
+    move happens: a merchant may edit the thresholds later."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="level_changes"
+    )
+    from_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    kind = models.PositiveSmallIntegerField(choices=LevelChangeKind)
+    award = models.ForeignKey(
+        Award,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="level_changes",
+        help_text="The award whose grant or cancellation moved the qualifying stamps.",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_level=F("to_level")), name="level_change_moves"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of membership {self.membership_id}"
+
+
 class OutboxStatus(models.IntegerChoices):
     PENDING = 1, "Pending"
     SENT = 2, "Sent"

@@ -95,7 +95,7 @@ def award_create(*, merchant: Merchant, request: AwardRequest, now: datetime) ->
             created_at=now,
         )
         ledger.lot_open(membership=membership, award=award, now=now)
-        qualifying_stamps_change(membership, request.number_of_stamps)
+        qualifying_stamps_change(membership, request.number_of_stamps, award=award, now=now)
         if request.require_email_notification and membership.email:
             award_email_enqueue(membership=membership, award=award, now=now)
     return award
@@ -140,7 +140,7 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
             raise ledger.InsufficientStamps(
                 "The member no longer holds the stamps of this award"
             ) from refusal
-        qualifying_stamps_change(membership, -award.number_of_stamps)
+        qualifying_stamps_change(membership, -award.number_of_stamps, award=award, now=now)
     award.membership = membership
     return award
 
@@ -202,9 +202,11 @@ def stamps_spend(
     return deduction
 
 
-def qualifying_stamps_change(membership: Membership, change: int) -> None:
+def qualifying_stamps_change(
+    membership: Membership, change: int, *, award: Award, now: datetime
+) -> None:
     membership.qualifying_stamps += change
-    membership_level_refresh(membership)
+    membership_level_refresh(membership, award=award, now=now)
     membership.save(update_fields=["stamps", "qualifying_stamps", "level"])
 
 

@@ -4,6 +4,7 @@ from django.db import migrations
 
 SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
 FUNCTIONS = [
+    "stamps_level_change_record(bigint, bigint, bigint, bigint, timestamptz)",
     "stamps_cancel(bigint, text, bigint, date, timestamptz)",
     "stamps_level_for(bigint, bigint)",
     "stamps_redeem(bigint, text, bigint, bigint, text, date, timestamptz)",

@@ -81,6 +81,7 @@ CREATE OR REPLACE FUNCTION stamps_award(
 ) LANGUAGE plpgsql AS $$
 DECLARE
     m loyalty_membership%ROWTYPE;
+    v_previous_level bigint;
 BEGIN
     PERFORM 1 FROM loyalty_store WHERE id = p_store AND merchant_id = p_merchant AND is_active;
     IF NOT FOUND THEN refusal := 'invalid_store'; RETURN; END IF;
@@ -98,11 +99,15 @@ BEGIN
     RETURNING loyalty_award.id INTO award_id;
     INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
     VALUES (m.id, award_id, NULL, 1, p_stamps, p_now);
+    v_previous_level := m.level_id;
     SELECT id INTO m.level_id FROM loyalty_level
      WHERE merchant_id = p_merchant
      ORDER BY minimum_qualifying_stamps <= m.qualifying_stamps DESC,
               abs(m.qualifying_stamps - minimum_qualifying_stamps)
      LIMIT 1;
+    IF m.level_id <> v_previous_level THEN  -- rare: only an award that crosses a threshold
+        PERFORM stamps_level_change_record(m.id, v_previous_level, m.level_id, award_id, p_now);
+    END IF;
     UPDATE loyalty_membership
        SET stamps = m.stamps, qualifying_stamps = m.qualifying_stamps, level_id = m.level_id
      WHERE id = m.id;
@@ -246,6 +251,7 @@ CREATE OR REPLACE FUNCTION stamps_cancel(
 DECLARE
     m loyalty_membership%ROWTYPE;
     a loyalty_award%ROWTYPE;
+    v_previous_level bigint;
 BEGIN
     SELECT * INTO m FROM loyalty_membership
      WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
@@ -262,7 +268,11 @@ BEGIN
      WHERE id = a.id;
     INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
     VALUES (m.id, a.id, NULL, 2, -a.number_of_stamps, p_now);
+    v_previous_level := m.level_id;
     m.level_id := stamps_level_for(p_merchant, m.qualifying_stamps);
+    IF m.level_id <> v_previous_level THEN  -- rare: only a cancel that drops below a threshold
+        PERFORM stamps_level_change_record(m.id, v_previous_level, m.level_id, a.id, p_now);
+    END IF;
     UPDATE loyalty_membership
        SET stamps = m.stamps, qualifying_stamps = m.qualifying_stamps, level_id = m.level_id
      WHERE id = m.id;
@@ -285,4 +295,20 @@ BEGIN
               abs(p_qualifying - minimum_qualifying_stamps)
      LIMIT 1;
     RETURN v_level;
+END $$;
+
+-- Records a member's move between levels (loyalty.models.LevelChange); the callers call it
+-- only when the level differs. Upgrade (1) or downgrade (2) by the thresholds as they are now.
+CREATE OR REPLACE FUNCTION stamps_level_change_record(
+    p_membership bigint, p_from bigint, p_to bigint, p_award bigint, p_now timestamptz
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO loyalty_levelchange (membership_id, from_level_id, to_level_id, kind, award_id,
+                                     created_at)
+    SELECT p_membership, p_from, p_to,
+           CASE WHEN reached.minimum_qualifying_stamps > previous.minimum_qualifying_stamps
+                THEN 1 ELSE 2 END,
+           p_award, p_now
+      FROM loyalty_level previous, loyalty_level reached
+     WHERE previous.id = p_from AND reached.id = p_to;
 END $$;
