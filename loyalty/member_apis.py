@@ -354,10 +354,17 @@ class ActivityTransaction(Body):
     status_text = serializers.CharField()
 
 
+class ActivityLevelChange(Body):
+    level = serializers.IntegerField(help_text="The level reached, e.g. 200.")
+    level_text = serializers.CharField(help_text="Its name, e.g. Silver.")
+    previous_level = serializers.IntegerField(help_text="The level left, e.g. 100.")
+    previous_level_text = serializers.CharField(help_text="Its name, e.g. Blue.")
+
+
 class ActivityBody(Body):
     """One line of history. Besides the common keys, each type carries its own: `award` and
-    `store` (2), `transaction` and `store` (0), `redemption` and `store` (1), `stamps_deduction`
-    (10), `expired_stamps` and `award` (15)."""
+    `store` (2), `transaction` and `store` (0), `redemption` and `store` (1), `membership`
+    (5 and 6, with `stamps` 0), `stamps_deduction` (10), `expired_stamps` and `award` (15)."""
 
     id = serializers.IntegerField(help_text="The source row's id, unique within a type.")
     type = serializers.IntegerField(
@@ -373,6 +380,7 @@ class ActivityBody(Body):
     stamps_deduction = ActivityDeduction(required=False)
     redemption = ActivityRedemption(required=False)
     transaction = ActivityTransaction(required=False)
+    membership = ActivityLevelChange(required=False)
     expired_stamps = serializers.IntegerField(required=False)
 
 

@@ -21,6 +21,8 @@ from loyalty.models import (
     DeductionStatus,
     EntryKind,
     LedgerEntry,
+    LevelChange,
+    LevelChangeKind,
     Membership,
     StampsDeduction,
     Store,
@@ -115,12 +117,13 @@ class ActivityWindow:
 
 ActivitySource = Callable[[Membership, ActivityWindow], list[Activity]]
 
-# A new kind of history (transactions, level changes) is one function with the signature of
-# ActivitySource, added here. Dotted paths, so an app that depends on loyalty can add its own.
+# A new kind of history is one function with the signature of ActivitySource, added here.
+# Dotted paths, so an app that depends on loyalty can add its own.
 ACTIVITY_SOURCES = (
     "loyalty.selectors.award_activities",
     "loyalty.selectors.deduction_activities",
     "loyalty.selectors.expiry_activities",
+    "loyalty.selectors.level_change_activities",
     "redemptions.selectors.redemption_activities",
     "transactions.selectors.transaction_activities",
 )
@@ -203,6 +206,36 @@ def expiry_activities(membership: Membership, window: ActivityWindow) -> list[Ac
             details={"expired_stamps": -row["delta"], "award": {"id": row["award"]}},
         )
         for row in expiries
+    ]
+
+
+LEVEL_CHANGE_ACTIVITY = {
+    LevelChangeKind.UPGRADE: ActivityType.UPGRADE,
+    LevelChangeKind.DOWNGRADE: ActivityType.DOWNGRADE,
+}
+
+
+def level_change_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
+    """Moves between levels; no stamps move with them."""
+    level_changes = window.apply(
+        LevelChange.objects.filter(membership=membership).select_related("from_level", "to_level")
+    )
+    return [
+        Activity(
+            type=LEVEL_CHANGE_ACTIVITY[LevelChangeKind(change.kind)],
+            id=change.pk,
+            stamps=0,
+            created_at=change.created_at,
+            details={
+                "membership": {
+                    "level": change.to_level.number,
+                    "level_text": change.to_level.name,
+                    "previous_level": change.from_level.number,
+                    "previous_level_text": change.from_level.name,
+                }
+            },
+        )
+        for change in level_changes
     ]
 
 

@@ -4,6 +4,8 @@ import pytest
 from django.utils import timezone
 
 from loyalty.expiry import stamps_expire_due
+from loyalty.models import LevelChange
+from loyalty.services import award_cancel
 from redemptions.services import redemption_create
 from tests.factories import RewardFactory, award_stamps, deduct_stamps
 
@@ -136,6 +138,77 @@ class TestActivities:
             ],
             "has_next": False,
         }
+
+    def test_lists_an_upgrade_above_the_award_that_reached_it(self, tenant):
+        award = award_stamps(tenant.member, 50, store=tenant.store, now=ago(days=1))
+        upgrade = LevelChange.objects.get(membership=tenant.member)
+
+        activities = page(tenant)["activities"]
+
+        assert [(a["type"], a["id"]) for a in activities] == [(5, upgrade.pk), (2, award.pk)]
+        assert activities[0] == {
+            "id": upgrade.pk,
+            "type": 5,
+            "type_text": "Membership Upgrade",
+            "stamps": 0,
+            **created(upgrade.created_at),
+            "membership": {
+                "level": 200,
+                "level_text": "Silver",
+                "previous_level": 100,
+                "previous_level_text": "Blue",
+            },
+        }
+
+    def test_lists_a_downgrade_when_a_cancel_drops_below_the_level(self, tenant):
+        award_stamps(tenant.member, 20, store=tenant.store, now=ago(days=3))
+        crossing = award_stamps(tenant.member, 40, store=tenant.store, now=ago(days=2))
+        award_cancel(
+            merchant=tenant.merchant,
+            user=tenant.member.email,
+            award_id=crossing.pk,
+            now=ago(days=1),
+        )
+        upgrade, downgrade = LevelChange.objects.filter(membership=tenant.member).order_by("pk")
+
+        activities = page(tenant)["activities"]
+
+        assert [(a["type"], a["id"]) for a in activities[:3]] == [
+            (6, downgrade.pk),
+            (5, upgrade.pk),
+            (2, crossing.pk),
+        ]
+        assert activities[0] == {
+            "id": downgrade.pk,
+            "type": 6,
+            "type_text": "Membership Downgrade",
+            "stamps": 0,
+            **created(downgrade.created_at),
+            "membership": {
+                "level": 100,
+                "level_text": "Blue",
+                "previous_level": 200,
+                "previous_level_text": "Silver",
+            },
+        }
+
+    def test_pages_level_changes_with_the_rest_of_the_history(self, tenant):
+        moments = [ago(minutes=30 - i) for i in range(30)]
+        for at in moments:
+            award_stamps(tenant.member, 2, store=tenant.store, now=at)
+        upgrade = LevelChange.objects.get(membership=tenant.member)
+
+        pages, params = [], {}
+        while True:
+            body = page(tenant, **params)
+            pages.append([(a["type"], a["id"]) for a in body["activities"]])
+            if not body["has_next"]:
+                break
+            params = {"older_than": body["activities"][-1]["created"]}
+
+        assert [len(listed) for listed in pages] == [20, 11]
+        assert sum(pages, []).count((5, upgrade.pk)) == 1
+        assert upgrade.created_at == moments[24]  # the 25th award of 2 reached 50
 
     def test_answers_an_empty_history(self, tenant):
         assert page(tenant) == {"activities": [], "has_next": False}
