@@ -15,6 +15,7 @@ from loyalty.models import (
     EmailOutbox,
     LedgerEntry,
     Level,
+    LevelChange,
     Membership,
     Merchant,
     StampsDeduction,
@@ -113,13 +114,20 @@ class EntryInline(ReadOnlyInline):
     ordering = ["-id"]
 
 
+class LevelChangeInline(ReadOnlyInline):
+    model = LevelChange
+    readonly_fields = ("created_at", "kind", "from_level", "to_level", "award")
+    fields = readonly_fields
+    ordering = ["-id"]
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
     readonly_fields = ["level", "stamps", "qualifying_stamps", "referral_code", "created_at"]
-    inlines = [AwardInline, EntryInline]
+    inlines = [AwardInline, EntryInline, LevelChangeInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "merchant"] if obj else self.readonly_fields
@@ -260,6 +268,15 @@ class StampsDeductionAdmin(ServiceAddAdmin):
 class LedgerEntryAdmin(AppendOnlyAdmin):
     list_display = ["id", "membership", "award", "kind", "delta", "deduction", "created_at"]
     list_filter = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(LevelChange)
+class LevelChangeAdmin(AppendOnlyAdmin):
+    list_display = ["id", "membership", "kind", "from_level", "to_level", "award", "created_at"]
+    list_filter = ["kind", "to_level__merchant"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,6 +12,7 @@ from loyalty.models import (
     AwardStatus,
     DeductionStatus,
     LedgerEntry,
+    LevelChange,
     Membership,
     StampsDeduction,
 )
@@ -52,6 +53,19 @@ def membership_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("membership qualifying stamps", m.pk, m.qualifying_stamps, m.by_awards)
 
 
+def level_mismatches() -> Iterator[Mismatch]:
+    """A member's latest level change names the level they hold. A member with no change
+    (never moved, or moved only before changes were recorded) has nothing to compare.
+    Latest by id, not by time: `now` is the caller's, while a member's changes are written
+    under their row lock, so ids follow the order of the moves."""
+    latest = LevelChange.objects.filter(membership=OuterRef("pk")).order_by("-pk")
+    members = Membership.objects.annotate(
+        by_changes=Subquery(latest.values("to_level")[:1])
+    ).filter(by_changes__isnull=False)
+    for m in members.exclude(level=F("by_changes")):
+        yield Mismatch("membership level vs level changes", m.pk, m.level_id, m.by_changes)
+
+
 def lot_mismatches() -> Iterator[Mismatch]:
     entries = LedgerEntry.objects.filter(award=OuterRef("pk"))
     lots = Award.objects.annotate(by_entries=subtotal(entries, "award", "delta"))
@@ -70,5 +84,6 @@ def deduction_mismatches() -> Iterator[Mismatch]:
 
 def ledger_mismatches() -> Iterator[Mismatch]:
     yield from membership_mismatches()
+    yield from level_mismatches()
     yield from lot_mismatches()
     yield from deduction_mismatches()

@@ -25,6 +25,7 @@ from loyalty.models import (
     EmailOutbox,
     EntryKind,
     LedgerEntry,
+    LevelChange,
     Membership,
     StampsDeduction,
 )
@@ -65,7 +66,7 @@ def populate() -> None:
     merchant = MerchantFactory()
     store = StoreFactory(merchant=merchant)
     member = MembershipFactory(merchant=merchant)
-    award = award_stamps(member, 30, store=store)
+    award = award_stamps(member, 60, store=store)  # reaches Silver: a level change
     award_email_enqueue(membership=award.membership, award=award, now=timezone.now())
     deduct_stamps(member, 3)
     reward = RewardFactory(merchant=merchant, stamps_to_redeem=5)
@@ -170,7 +171,9 @@ class TestEveryPageLoads:
 
         assert response.status_code == 200
 
-    @pytest.mark.parametrize("model", [Award, StampsDeduction, LedgerEntry, Redemption])
+    @pytest.mark.parametrize(
+        "model", [Award, StampsDeduction, LedgerEntry, LevelChange, Redemption]
+    )
     def test_ledger_records_cannot_be_deleted(self, back_office, model):
         populate()
         instance = model.objects.order_by("pk").first()
@@ -325,6 +328,7 @@ class TestAwardAdmin:
         back_office.post(admin_url(Award, "add"), award_form(member, store, number_of_stamps=50))
 
         assert Membership.objects.get(pk=member.pk).level.name == "Silver"
+        assert LevelChange.objects.get(membership=member).to_level.name == "Silver"
 
     def test_an_award_from_the_admin_queues_the_email_when_asked(self, back_office):
         member = MembershipFactory()
@@ -493,6 +497,8 @@ NO_INLINE_ROWS = {
     "awards-INITIAL_FORMS": 0,
     "entries-TOTAL_FORMS": 0,
     "entries-INITIAL_FORMS": 0,
+    "level_changes-TOTAL_FORMS": 0,
+    "level_changes-INITIAL_FORMS": 0,
 }
 
 
@@ -517,6 +523,29 @@ class TestMembershipAdmin:
         assert member.referral_code
         assert member.level.name == "Blue"
         assert member.stamps == 0
+
+    def test_a_members_page_lists_their_level_changes(self, back_office):
+        member = MembershipFactory()
+        award_stamps(member, 50)
+
+        response = back_office.get(admin_url(Membership, "change", member.pk))
+
+        assert response.status_code == 200
+        rows = response.context["inline_admin_formsets"][-1]
+        assert [row.original for row in rows] == list(LevelChange.objects.filter(membership=member))
+
+    def test_level_changes_cannot_be_added_or_edited(self, back_office):
+        member = MembershipFactory()
+        award_stamps(member, 50)
+        change = LevelChange.objects.get()
+
+        assert back_office.get(admin_url(LevelChange, "add")).status_code == 403
+        response = back_office.post(
+            admin_url(LevelChange, "change", change.pk),
+            {"kind": 2, "to_level": change.from_level_id},
+        )
+        assert response.status_code == 403
+        assert LevelChange.objects.get().to_level_id == change.to_level_id
 
     def test_editing_a_member_cannot_change_the_stamp_balance(self, back_office):
         member = MembershipFactory()

@@ -20,6 +20,7 @@ from loyalty.models import (
     EmailOutbox,
     LedgerEntry,
     Level,
+    LevelChange,
     Membership,
     Merchant,
     OutboxStatus,
@@ -205,6 +206,27 @@ class TestCheckLedger:
         report = err.getvalue()
         assert f"membership stamps vs entries {member.pk}: cached 15, ledger says 10" in report
         assert f"membership stamps vs lots {member.pk}: cached 15, ledger says 10" in report
+
+    def test_reports_a_level_the_latest_level_change_does_not_name(self):
+        member = MembershipFactory()
+        award_stamps(member, 50)
+        silver = Membership.objects.get(pk=member.pk).level
+        gold = Level.objects.get(merchant=member.merchant, name="Gold")
+        Membership.objects.filter(pk=member.pk).update(level=gold)
+
+        report = [str(mismatch) for mismatch in ledger_mismatches()]
+
+        assert report == [
+            f"membership level vs level changes {member.pk}: cached {gold.pk}, "
+            f"ledger says {silver.pk}"
+        ]
+
+    def test_a_level_reached_before_changes_were_recorded_has_nothing_to_compare(self):
+        member = MembershipFactory()
+        award_stamps(member, 60)
+        LevelChange.objects.filter(membership=member).delete()  # as before migration 0007
+
+        assert list(ledger_mismatches()) == []
 
     def test_exits_non_zero_from_the_command_line(self, monkeypatch, capsys):
         member = MembershipFactory()
