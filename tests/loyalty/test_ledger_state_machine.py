@@ -21,12 +21,13 @@ from loyalty import services
 from loyalty.checks import ledger_mismatches
 from loyalty.expiry import stamps_expire_due
 from loyalty.ledger import InsufficientStamps
-from loyalty.models import Membership
+from loyalty.models import Level, LevelChange, LevelChangeKind, Membership
 from redemptions.services import redemption_create
 from stamps_server.errors import DomainError
 from tests.factories import MembershipFactory, MerchantFactory, RewardFactory, StoreFactory
 
 REWARD_COST = 3
+LOW_THRESHOLDS = {"Silver": 15, "Gold": 40}
 
 
 @dataclass
@@ -91,9 +92,14 @@ class StampsLedgerMachine(RuleBasedStateMachine):
     @initialize()
     def open_shop(self) -> None:
         self.merchant = MerchantFactory()
+        for name, threshold in LOW_THRESHOLDS.items():  # so a few awards cross them
+            Level.objects.filter(merchant=self.merchant, name=name).update(
+                minimum_qualifying_stamps=threshold
+            )
         self.store = StoreFactory(merchant=self.merchant)
         self.reward = RewardFactory(merchant=self.merchant, stamps_to_redeem=REWARD_COST)
         self.members = [MembershipFactory(merchant=self.merchant).pk for _ in range(2)]
+        self.lowest_level_id = Membership.objects.get(pk=self.members[0]).level_id
         self.now = timezone.now()
         self.model = LedgerModel()
 
@@ -181,6 +187,28 @@ class StampsLedgerMachine(RuleBasedStateMachine):
             return
         for member_pk in self.members:
             assert Membership.objects.get(pk=member_pk).stamps == self.model.balance(member_pk)
+
+    @invariant()
+    def level_changes_chain_to_the_current_level(self) -> None:
+        """Each change starts where the previous one ended, the last ends at the member's
+        level, and each is an upgrade exactly when it moves to a higher threshold."""
+        if not hasattr(self, "members"):
+            return
+        for member_pk in self.members:
+            level = self.lowest_level_id
+            for change in (
+                LevelChange.objects.filter(membership=member_pk)
+                .select_related("from_level", "to_level")
+                .order_by("pk")
+            ):
+                assert change.from_level_id == level
+                rises = (
+                    change.to_level.minimum_qualifying_stamps
+                    > change.from_level.minimum_qualifying_stamps
+                )
+                assert (change.kind == LevelChangeKind.UPGRADE) == rises
+                level = change.to_level_id
+            assert Membership.objects.get(pk=member_pk).level_id == level
 
     @invariant()
     def ledger_check_passes(self) -> None:
