@@ -100,11 +100,7 @@ BEGIN
     INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
     VALUES (m.id, award_id, NULL, 1, p_stamps, p_now);
     v_previous_level := m.level_id;
-    SELECT id INTO m.level_id FROM loyalty_level
-     WHERE merchant_id = p_merchant
-     ORDER BY minimum_qualifying_stamps <= m.qualifying_stamps DESC,
-              abs(m.qualifying_stamps - minimum_qualifying_stamps)
-     LIMIT 1;
+    m.level_id := stamps_level_for(p_merchant, m.qualifying_stamps);
     IF m.level_id <> v_previous_level THEN  -- rare: only an award that crosses a threshold
         PERFORM stamps_level_change_record(m.id, v_previous_level, m.level_id, award_id, p_now);
     END IF;
