@@ -4,8 +4,11 @@ ledger raises; results come back as model instances carrying what the responses 
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.models import Model
+from django.db.models.base import ModelState
 
 from loyalty.ledger import InsufficientStamps, local_date
 from loyalty.members import MembershipBlocked, UserNotFound
@@ -13,6 +16,7 @@ from loyalty.models import (
     Award,
     AwardStatus,
     DeductionPurpose,
+    DeductionStatus,
     Level,
     Membership,
     Merchant,
@@ -58,6 +62,22 @@ def call(function: str, arguments: list[object], *, refusal_columns: int = 1) ->
     return row[refusal_columns:]
 
 
+M = TypeVar("M", bound=Model)
+
+
+def loaded(model: type[M], related: dict[str, Model], **values: Any) -> M:
+    """An instance as the ORM loads one from a row, minus Model.__init__'s walk over every
+    field (a fifth of an award's Python). `values` are by attname; `related` fills the
+    foreign-key caches. A field not given loads on first access, like a deferred one."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    instance._state.fields_cache.update(related)
+    return instance
+
+
 def membership_from(merchant: Merchant, view: tuple) -> Membership:
     (
         pk,
@@ -72,14 +92,24 @@ def membership_from(merchant: Merchant, view: tuple) -> Membership:
         referral_code,
         created_at,
     ) = view
-    level = Level(pk=level_id, merchant=merchant, number=level_number, name=level_name)
-    return Membership(
-        pk=pk,
-        merchant=merchant,
-        level=level,
+    level = loaded(
+        Level,
+        {"merchant": merchant},
+        id=level_id,
+        merchant_id=merchant.pk,
+        number=level_number,
+        name=level_name,
+    )
+    return loaded(
+        Membership,
+        {"merchant": merchant, "level": level},
+        id=pk,
+        merchant_id=merchant.pk,
+        level_id=level_id,
         email=email,
         member_id=member_id,
         name=name,
+        is_blocked=False,  # the ledger functions refuse a blocked member
         stamps=stamps,
         qualifying_stamps=qualifying,
         referral_code=referral_code,
@@ -112,16 +142,21 @@ def award_create(
             now,
         ],
     )
-    return Award(
-        pk=award_id,
-        membership=membership_from(merchant, tuple(member)),
+    membership = membership_from(merchant, tuple(member))
+    return loaded(
+        Award,
+        {"membership": membership},
+        id=award_id,
+        membership_id=membership.pk,
         store_id=store_id,
         number_of_stamps=number_of_stamps,
         stamps_remaining=number_of_stamps,
         expiration_date=expiration_date,
+        status=AwardStatus.ACTIVE,
         notes=notes,
         require_email_notification=notify,
         created_at=now,
+        canceled_at=None,
     )
 
 
@@ -131,9 +166,12 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
     *member, number_of_stamps, store_id, expiration_date = call(
         "stamps_cancel", [merchant.pk, user, award_id, local_date(now), now]
     )
-    return Award(
-        pk=award_id,
-        membership=membership_from(merchant, tuple(member)),
+    membership = membership_from(merchant, tuple(member))
+    return loaded(
+        Award,
+        {"membership": membership},
+        id=award_id,
+        membership_id=membership.pk,
         store_id=store_id,
         number_of_stamps=number_of_stamps,
         stamps_remaining=0,
@@ -166,13 +204,18 @@ def stamps_spend(
             *no_reward,
         ],
     )
-    return StampsDeduction(
-        pk=deduction_id,
-        membership=membership_from(merchant, tuple(member)),
+    membership = membership_from(merchant, tuple(member))
+    return loaded(
+        StampsDeduction,
+        {"membership": membership},
+        id=deduction_id,
+        membership_id=membership.pk,
         stamps=stamps,
         notes=notes,
         purpose=DeductionPurpose.DEDUCTION,
+        status=DeductionStatus.ACTIVE,
         created_at=now,
+        canceled_at=None,
     )
 
 
