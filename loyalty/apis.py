@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from loyalty import services
+from loyalty.ledger import local_date
 from loyalty.models import Award, AwardStatus, Membership, Merchant, StampsDeduction
 from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
 from stamps_server.schema import Body, stamps_schema
@@ -51,7 +52,7 @@ def membership_detail(membership: Membership) -> dict[str, Any]:
         "balance": 0,
         "referral_code": membership.referral_code,
         "is_blocked": membership.is_blocked,
-        "created": timezone.localdate(membership.created_at).isoformat(),
+        "created": local_date(membership.created_at).isoformat(),
     }
 
 

@@ -37,7 +37,9 @@ def require_transaction() -> None:
 
 
 def local_date(now: datetime) -> date:
-    return timezone.localdate(now)
+    """The date in the server's TIME_ZONE. Nothing here activates a per-request time zone, so
+    the default is named outright, sparing the look-up of the current one (a context-local)."""
+    return timezone.localdate(now, timezone.get_default_timezone())
 
 
 def entries_record(membership: Membership, entries: list[LedgerEntry]) -> None:
