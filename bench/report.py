@@ -1,6 +1,8 @@
 """Reads one bench run's raw output, prints the table and writes the results JSON.
 
 Usage: report.py RUN_DIR OUT_JSON SCENARIO...
+The scenario `add-floor` is the yardstick of bench/floor_app.py; the add's share of it is
+reported beside the ratios.
 RUN_DIR holds wrk-<scenario>.txt (wrk output with the BENCH_JSON line of stamps.lua) and
 pgbench.txt; the rest comes from the environment run.sh sets. Exits 1 if any scenario had
 an error or the ledger check failed."""
@@ -12,6 +14,8 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+FLOOR = "add-floor"
 
 
 def wrk_result(text: str) -> dict:
@@ -89,6 +93,13 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
         "scenarios": results,
         "ledger_check_passed": ledger_ok,
     }
+    if FLOOR in results and "add" in results:
+        report["floor"] = {
+            "what": "stamps_award from a bare WSGI app, no Django (bench/floor_app.py)",
+            "add_share_of_floor": round(
+                results["add"]["requests_per_s"] / results[FLOOR]["requests_per_s"], 3
+            ),
+        }
     Path(out_json).write_text(json.dumps(report, indent=2) + "\n")
 
     print(
@@ -107,6 +118,11 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
             f"{r['errors']:>7} {r['ratio_to_pgbench']:>7.3f}"
         )
     print(f"{'pgbench':<10} {tps:>9.1f}   (TPC-B-like tps, the ratio's denominator)")
+    if "floor" in report:
+        print(
+            f"add-floor: the same award from a bare WSGI app (bench/floor_app.py); "
+            f"this server's add reaches {report['floor']['add_share_of_floor']:.2f} of it"
+        )
     print(f"ledger check: {'passed' if ledger_ok else 'FAILED'}; written to {out_json}")
 
     failed = [name for name, r in results.items() if r["errors"]]

@@ -167,6 +167,22 @@ for scenario in "${SCENARIOS[@]}"; do
 done
 stop_server
 
+# -- the floor: the same award from a bare WSGI app (bench/floor_app.py), same server settings --
+say "floor: bench/floor_app.py under granian ($WORKERS workers x $THREADS_PER_WORKER threads)"
+BENCH_MERCHANT=$SEED_MERCHANT_ID PYTHONPATH=bench "$BIN/python" -m granian --interface wsgi \
+    --host 127.0.0.1 --port "$PORT" --workers "$WORKERS" --blocking-threads "$THREADS_PER_WORKER" \
+    floor_app:app >"$RUN/floor-server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 150); do
+    curl -s -o /dev/null "$BASE_URL/" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/floor-server.log" >&2; exit 1; }
+    sleep 0.2
+done
+checkpoint
+BENCH_MODE=add wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
+    -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-add-floor.txt"
+stop_server
+
 say "ledger check"
 ledger_ok=1
 manage check_ledger 2>&1 | tee "$RUN/check_ledger.txt" || ledger_ok=0
@@ -177,4 +193,4 @@ SERVER_VERSION=$(psql "$DATABASE_URL" -tAc "SHOW server_version")
 export LEDGER_OK=$ledger_ok MEMBERS=$SEED_MEMBERS LEDGER_ENTRIES SERVER_VERSION WORKERS \
     THREADS_PER_WORKER DURATION \
     CONNECTIONS
-"$BIN/python" bench/report.py "$RUN" bench/results/latest.json "${SCENARIOS[@]}"
+"$BIN/python" bench/report.py "$RUN" bench/results/latest.json "${SCENARIOS[@]}" add-floor
