@@ -7,7 +7,14 @@ from rest_framework import serializers
 from loyalty import services
 from loyalty.ledger import local_date
 from loyalty.models import Award, AwardStatus, Membership, Merchant, StampsDeduction
-from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
+from stamps_server.api import (
+    StampsApiView,
+    StampsInput,
+    TextField,
+    UserField,
+    id_field,
+    stamps_field,
+)
 from stamps_server.schema import Body, stamps_schema
 
 
@@ -79,7 +86,7 @@ def deduction_detail(deduction: StampsDeduction) -> dict[str, Any]:
 
 @stamps_schema("Award stamps to a member")
 class StampsAddApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         user = UserField()
         store = id_field()
         number_of_stamps = stamps_field()
@@ -103,7 +110,7 @@ class CanceledAward(AwardSummary):
 
 @stamps_schema("Cancel an award, taking its stamps back")
 class StampsCancelApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         user = UserField()
         id = id_field()
 
@@ -122,7 +129,7 @@ class StampsCancelApi(StampsApiView):
 
 @stamps_schema("Deduct stamps from a member")
 class DeductStampsApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         user = UserField()
         stamps = stamps_field()
         notes = TextField(max_length=255)

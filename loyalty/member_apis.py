@@ -25,7 +25,7 @@ from loyalty.selectors import (
     expiration_journals,
     membership_spendable_stamps,
 )
-from stamps_server.api import StampsApiView, TextField, UserField, id_field
+from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field
 from stamps_server.authentication import ApiClient
 from stamps_server.errors import DomainError, ErrorStyle
 from stamps_server.schema import Body, stamps_schema
@@ -100,7 +100,7 @@ class Pong(Body):
 
 @stamps_schema("Check the key: answers with its merchant")
 class PingApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         merchant = id_field(required=False)
 
     class OutputSerializer(Body):
@@ -245,7 +245,7 @@ class MembershipRegisterApi(StampsApiView):
     `identifier` in the answer is the Member ID, what a till sends as `user` from then on;
     `gender` is echoed as "Male" or "Female", as the Stamps service does here."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         merchant = id_field()
         name = TextField(max_length=120)
         email = serializers.EmailField(max_length=254)

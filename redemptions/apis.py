@@ -7,7 +7,7 @@ from rest_framework.exceptions import ErrorDetail
 from loyalty.models import Merchant
 from redemptions.models import RedemptionStatus
 from redemptions.services import redemption_cancel, redemption_create
-from stamps_server.api import StampsApiView, TextField, UserField, id_field
+from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field
 from stamps_server.errors import ErrorStyle
 from stamps_server.schema import Body, stamps_schema
 
@@ -27,7 +27,7 @@ class RedemptionSummary(Body):
 class RedemptionsAddApi(StampsApiView):
     error_style = ErrorStyle.LEGACY_LIST
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         customer = UserField(required=False)
         user = UserField(required=False)  # what the stamps endpoints call the same thing
         store = id_field()
@@ -78,7 +78,7 @@ class CustomerAfterCancel(Body):
 
 @stamps_schema("Cancel a redemption: its stamps go back to the lots they came from")
 class RedemptionsCancelApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         id = id_field()
 
     class OutputSerializer(Body):

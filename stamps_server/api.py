@@ -1,7 +1,7 @@
 """What every Stamps endpoint shares: merchant auth, input validation, error style."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -62,6 +62,28 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
 
 def stamps_field(**kwargs: Any) -> serializers.IntegerField:
     return BoundedIntegerField(**{"min_value": 1, "max_value": MAX_STAMPS, **kwargs})
+
+
+class StampsInput(serializers.Serializer):
+    """A POST body. An optional field sent as JSON null counts as not given, so its default
+    applies: the public Stamps client sends every parameter it knows, null when its caller
+    gave none. A required field sent as null is still refused. The schema marks the optional
+    fields nullable (stamps_server.schema.NullableOptionals)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = without_null_optionals(data, self.fields)
+        return super().to_internal_value(data)
+
+
+def without_null_optionals(data: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    def optional(name: str) -> bool:
+        return name in fields and not fields[name].required
+
+    nulls = [name for name, value in data.items() if value is None and optional(name)]
+    if not nulls:  # a form body (never null) stays a QueryDict, as its fields expect
+        return data
+    return {name: value for name, value in data.items() if name not in nulls}
 
 
 class StampsApiView(APIView):

@@ -14,6 +14,7 @@ from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
 )
+from drf_spectacular.plumbing import append_meta
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -42,6 +43,21 @@ class ClosedBody(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_basic_serializer(self.target, direction)
         return {**schema, "additionalProperties": False}
+
+
+class NullableOptionals(OpenApiSerializerExtension):
+    """stamps_server.api.StampsInput: an optional field may be sent as null (not given)."""
+
+    target_class = "stamps_server.api.StampsInput"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        required = set(schema.get("required", []))
+        properties = schema["properties"]
+        for name in properties.keys() - required:
+            properties[name] = append_meta(properties[name], {"nullable": True})
+        return schema
 
 
 class MerchantTokenScheme(OpenApiAuthenticationExtension):
@@ -194,6 +210,6 @@ def lib_doc_excludes() -> list[type]:
     from drf_spectacular.plumbing import get_lib_doc_excludes
 
     from loyalty.member_apis import StampsReadView
-    from stamps_server.api import StampsApiView
+    from stamps_server.api import StampsApiView, StampsInput
 
-    return [*get_lib_doc_excludes(), StampsApiView, StampsReadView, Body]
+    return [*get_lib_doc_excludes(), StampsApiView, StampsInput, StampsReadView, Body]

@@ -7,7 +7,14 @@ from rest_framework import serializers
 from loyalty.models import Membership, Merchant
 from loyalty.selectors import membership_spendable_stamps
 from redemptions.apis import CustomerAfterCancel
-from stamps_server.api import StampsApiView, TextField, UserField, id_field, stamps_field
+from stamps_server.api import (
+    StampsApiView,
+    StampsInput,
+    TextField,
+    UserField,
+    id_field,
+    stamps_field,
+)
 from stamps_server.schema import Body, stamps_schema
 from transactions import services
 from transactions.models import Transaction, TransactionStatus
@@ -66,7 +73,7 @@ class CanceledPurchase(PurchaseSummary):
 
 @stamps_schema("Record a purchase; a member earns stamps at the merchant's rate")
 class TransactionsAddApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         user = UserField(required=False, allow_blank=True, allow_null=True)
         store = id_field()
         invoice_number = TextField(max_length=64)
@@ -95,7 +102,7 @@ class TransactionsAddApi(StampsApiView):
 
 @stamps_schema("Cancel a purchase and the stamps it earned")
 class TransactionsCancelApi(StampsApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StampsInput):
         id = id_field()
         cancel_related_redemptions = serializers.BooleanField(default=False)
 

@@ -95,6 +95,20 @@ class TestStampsAdd:
 
         assert EmailOutbox.objects.filter(recipient=tenant.member.email).count() == 1
 
+    def test_takes_an_optional_field_sent_as_null_as_not_given(self, tenant):
+        body = {"user": tenant.member.email, "store": tenant.store.pk, "number_of_stamps": 2}
+        nulls = {"notes": None, "expiration_date": None, "require_email_notification": None}
+
+        response = tenant.post(URL, body | nulls)
+
+        award = Award.objects.get(membership=tenant.member)
+        assert response.status_code == 200, response.content
+        assert (award.notes, award.expiration_date) == (
+            "",
+            timezone.localdate() + datetime.timedelta(days=tenant.merchant.stamps_validity_days),
+        )
+        assert EmailOutbox.objects.filter(recipient=tenant.member.email).count() == 1
+
     def test_raises_the_level_when_qualifying_stamps_reach_it(self, tenant):
         response = tenant.post(
             URL, {"user": tenant.member.email, "store": tenant.store.pk, "number_of_stamps": 50}
