@@ -2,12 +2,11 @@ from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
 from loyalty.models import Merchant
 from redemptions.models import RedemptionStatus
 from redemptions.services import redemption_cancel, redemption_create
-from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field
+from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field, with_alias
 from stamps_server.errors import ErrorStyle
 from stamps_server.schema import Body, stamps_schema
 
@@ -35,10 +34,7 @@ class RedemptionsAddApi(StampsApiView):
         invoice_number = TextField(max_length=64, required=False, allow_blank=True, default="")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            if "customer" not in attrs and "user" not in attrs:
-                required = ErrorDetail("This field is required.", code="required")
-                raise serializers.ValidationError({"customer": [required]})
-            return attrs
+            return with_alias(attrs, "customer", "user")
 
     class OutputSerializer(Body):
         customer = RedeemingCustomer()
@@ -48,7 +44,7 @@ class RedemptionsAddApi(StampsApiView):
         data = self.validated(body)
         redemption = redemption_create(
             merchant=merchant,
-            customer=data.get("customer", data.get("user")),
+            customer=data["customer"],
             store_id=data["store"],
             reward_id=data["reward"],
             now=timezone.now(),

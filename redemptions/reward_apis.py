@@ -10,7 +10,7 @@ from loyalty.selectors import membership_spendable_stamps
 from loyalty.services import store_get
 from redemptions.models import Reward
 from redemptions.selectors import reward_redeemable, rewards_offered
-from stamps_server.api import UserField, id_field
+from stamps_server.api import UserField, id_field, with_alias
 from stamps_server.schema import Body, stamps_schema
 
 PRODUCT = 1  # the Stamps reward type "Product"; the only kind of reward this server has
@@ -68,8 +68,14 @@ class RewardsApi(StampsReadView):
     and `customer` is added. `merchant` is checked as for every GET endpoint."""
 
     class InputSerializer(MerchantQuery):
-        store = id_field()
+        store = id_field(required=False, help_text="Required, as `store` or `store_id`.")
+        store_id = id_field(
+            required=False, help_text="`store`, as the Stamps Python client sends it."
+        )
         user = UserField(required=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            return with_alias(attrs, "store", "store_id")
 
     class OutputSerializer(Body):
         rewards = RewardBody(many=True)

@@ -8,6 +8,7 @@ import orjson
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -84,6 +85,18 @@ def without_null_optionals(data: Mapping[str, Any], fields: Mapping[str, Any]) -
     if not nulls:  # a form body (never null) stays a QueryDict, as its fields expect
         return data
     return {name: value for name, value in data.items() if name not in nulls}
+
+
+def with_alias(attrs: dict[str, Any], name: str, alias: str) -> dict[str, Any]:
+    """Folds `alias`, another name clients send for `name`, into `name`; `name` wins when
+    both are sent, and neither is refused as `name` being required."""
+    value = attrs.pop(alias, None)
+    if name not in attrs:
+        if value is None:
+            required = ErrorDetail("This field is required.", code="required")
+            raise serializers.ValidationError({name: [required]})
+        attrs[name] = value
+    return attrs
 
 
 class StampsApiView(APIView):

@@ -192,6 +192,19 @@ class TestRewardsList:
 
         assert response.json() == {"rewards": []}
 
+    def test_takes_the_store_as_store_id_as_the_python_client_sends_it(self, tenant):
+        RewardFactory(merchant=tenant.merchant, name="Cheap", stamps_to_redeem=1)
+        award_stamps(tenant.member, 1, store=tenant.store)
+
+        response = tenant.client.get(URL, {"store_id": tenant.store.pk, "user": tenant.member.pk})
+
+        assert listed(response)["Cheap"]["redeemable"] is True
+
+    def test_store_wins_over_store_id(self, tenant, other_tenant):
+        query = {"store": tenant.store.pk, "store_id": other_tenant.store.pk}
+
+        assert tenant.client.get(URL, query).status_code == 200
+
     def test_refuses_another_merchants_member(self, tenant, other_tenant):
         response = tenant.client.get(
             URL, {"store": tenant.store.pk, "user": other_tenant.member.email}
@@ -205,6 +218,8 @@ class TestRewardsList:
             ({}, "store", "required"),
             ({"store": "one"}, "store", "invalid"),
             ({"store": 10**12}, "store", "invalid_store"),
+            ({"store_id": "one"}, "store_id", "invalid"),
+            ({"store_id": 10**12}, "store", "invalid_store"),
             ({"store": "S", "merchant": 10**12}, "merchant", "invalid"),
             ({"store": "S", "user": "nobody@example.com"}, "user", "invalid_data"),
         ],
