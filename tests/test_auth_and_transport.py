@@ -382,6 +382,18 @@ class TestMethodsAndPaths:
         assert response.status_code == 200
         assert written() != before
 
+    @pytest.mark.parametrize("path", ["/api/memberships/add-stamps", "/api/auth/login"])
+    def test_answers_a_path_it_does_not_serve_with_a_json_404(self, tenant, path):
+        response = tenant.post(path, {"user": tenant.member.email})
+
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+    def test_answers_a_page_outside_the_api_it_does_not_serve_in_html(self, anonymous):
+        response = anonymous.get("/no-such-page/")
+
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
+
 
 # Raw bodies no endpoint can accept, sent with the given content type.
 JSON = "application/json"
