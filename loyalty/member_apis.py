@@ -223,9 +223,9 @@ class GenderField(serializers.ChoiceField):
 phone_number = RegexValidator(
     r"^\+?[0-9]{6,20}\Z", message="Enter 6 to 20 digits, optionally after a +.", code="invalid"
 )
-no_at_sign = RegexValidator(
-    r"@", inverse_match=True, message="A Member ID cannot contain @.", code="invalid"
-)
+# Written as what a Member ID may be, not as "@" inverted: the OpenAPI schema publishes the
+# pattern and cannot say "does not match".
+no_at_sign = RegexValidator(r"^[^@]*$", message="A Member ID cannot contain @.", code="invalid")
 
 
 class RegisteredCustomer(Body):

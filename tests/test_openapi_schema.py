@@ -1,6 +1,7 @@
 """The published contract: generated from the code without a warning, and readable by a
 till's developer who has no key yet."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,19 @@ def test_is_refused_over_plain_http_when_https_is_required(
 
     assert anonymous.get(path).status_code == 403
     assert anonymous.get(path, secure=True).status_code == 200
+
+
+def test_the_member_id_pattern_says_what_a_member_id_may_be(anonymous: APIClient) -> None:
+    # OpenAPI cannot say "must not match": an inverted validator published its own regex ("@")
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    register = schema["paths"]["/api/memberships/register/"]["post"]["requestBody"]
+    body_ref = register["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    (pattern,) = [
+        choice["pattern"]
+        for choice in body["properties"]["member_id"]["oneOf"]
+        if "pattern" in choice
+    ]
+
+    assert re.search(pattern, "CARD-0042")
+    assert not re.search(pattern, "someone@example.com")
