@@ -78,7 +78,9 @@ def loaded(model: type[M], related: dict[str, Model], **values: Any) -> M:
     return instance
 
 
-def membership_from(merchant: Merchant, view: tuple) -> Membership:
+def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership:
+    """The member as a ledger function returned them; `known` adds what the call itself
+    proves (an award or a spend refuses a blocked member, a cancel does not)."""
     (
         pk,
         email,
@@ -109,11 +111,11 @@ def membership_from(merchant: Merchant, view: tuple) -> Membership:
         email=email,
         member_id=member_id,
         name=name,
-        is_blocked=False,  # the ledger functions refuse a blocked member
         stamps=stamps,
         qualifying_stamps=qualifying,
         referral_code=referral_code,
         created_at=created_at,
+        **known,
     )
 
 
@@ -142,7 +144,7 @@ def award_create(
             now,
         ],
     )
-    membership = membership_from(merchant, tuple(member))
+    membership = membership_from(merchant, tuple(member), is_blocked=False)
     return loaded(
         Award,
         {"membership": membership},
@@ -204,7 +206,7 @@ def stamps_spend(
             *no_reward,
         ],
     )
-    membership = membership_from(merchant, tuple(member))
+    membership = membership_from(merchant, tuple(member), is_blocked=False)
     return loaded(
         StampsDeduction,
         {"membership": membership},
@@ -244,7 +246,7 @@ def redeem(
         refusal_columns=2,
     )
     return Redeemed(
-        membership=membership_from(merchant, tuple(member)),
+        membership=membership_from(merchant, tuple(member), is_blocked=False),
         deduction_id=deduction_id,
         redemption_id=redemption_id,
         reward_name=reward_name,

@@ -289,6 +289,17 @@ class TestCancelingAPartlySpentAward:
         assert balance(member) == 6
         assert_ledger_consistent()
 
+    def test_canceling_a_blocked_members_award_reports_them_blocked(self):
+        # a cancel does not refuse a blocked member, so its answer must not assume otherwise
+        member = MembershipFactory()
+        canceled = lot(member, 10, expires_in=5)
+        Membership.objects.filter(pk=member.pk).update(is_blocked=True)
+
+        award = cancel(member, canceled)
+
+        assert award.membership.is_blocked is True
+        assert balance(member) == 0
+
     def test_cancel_lowers_qualifying_stamps_and_the_level_they_reached(self):
         member = MembershipFactory()
         lot(member, 30, expires_in=30)
