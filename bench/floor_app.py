@@ -24,6 +24,9 @@ def connection() -> psycopg.Connection:
 
 
 def app(environ: dict, start_response):  # noqa: ANN201 (WSGI)
+    if environ["REQUEST_METHOD"] != "POST":  # run.sh asking whether it is up
+        start_response("404 Not Found", [("Content-Length", "0")])
+        return [b""]
     body = orjson.loads(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
     now = datetime.now(UTC)
     today = now.date()

@@ -93,7 +93,7 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
         "scenarios": results,
         "ledger_check_passed": ledger_ok,
     }
-    if FLOOR in results and "add" in results:
+    if FLOOR in results and "add" in results and results[FLOOR]["requests_per_s"]:
         report["floor"] = {
             "what": "stamps_award from a bare WSGI app, no Django (bench/floor_app.py)",
             "add_share_of_floor": round(

@@ -124,10 +124,6 @@ checkpoint
 pgbench -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_URL" 2>&1 | tee "$RUN/pgbench.txt"
 
 # -- the server -----------------------------------------------------------------------------------
-if curl -s -o /dev/null "$BASE_URL/"; then
-    echo "something already answers on $BASE_URL; set BENCH_PORT" >&2
-    exit 1
-fi
 export GRANIAN_HOST=127.0.0.1 GRANIAN_PORT=$PORT STAMPS_REQUIRE_HTTPS=false
 export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}
 server_setting() {
@@ -137,21 +133,37 @@ print(os.environ.get('GRANIAN_$1') or d()['GRANIAN_$1'])"
 WORKERS=$(server_setting WORKERS)
 THREADS_PER_WORKER=$(server_setting BLOCKING_THREADS)
 say "server: $WORKERS workers x $THREADS_PER_WORKER threads, on $BASE_URL"
-"$BIN/python" -m stamps_server.serve >"$RUN/server.log" 2>&1 &
-SERVER_PID=$!
+# Starts a server in the background and waits for it to answer on BASE_URL.
+server_start() { # LOG COMMAND...
+    local log=$1
+    shift
+    if curl -s -o /dev/null "$BASE_URL/"; then
+        echo "something already answers on $BASE_URL; set BENCH_PORT" >&2
+        exit 1
+    fi
+    "$@" >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 150); do
+        curl -s -o /dev/null "$BASE_URL/" && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
+        sleep 0.2
+    done
+    echo "the server did not answer in 30s" >&2
+    exit 1
+}
+# Stops it, and waits until its workers have let go of the port.
 stop_server() {
     if [ -n "${SERVER_PID:-}" ]; then
         kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=
+        for _ in $(seq 100); do
+            curl -s -o /dev/null "$BASE_URL/" || return 0
+            sleep 0.2
+        done
     fi
 }
 trap stop_server EXIT
-for _ in $(seq 150); do
-    curl -s -o /dev/null "$BASE_URL/" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/server.log" >&2; exit 1; }
-    sleep 0.2
-done
-curl -s -o /dev/null "$BASE_URL/" || { echo "the server did not answer in 30s" >&2; exit 1; }
+server_start "$RUN/server.log" "$BIN/python" -m stamps_server.serve
 
 say "funding $FUNDED members with $FUND_STAMPS stamps (setup, not measured)"
 "$BIN/python" bench/fund.py "$BASE_URL" "$SEED_TOKEN" "$SEED_STORE_ID" "$RUN/members.txt" \
@@ -169,15 +181,9 @@ stop_server
 
 # -- the floor: the same award from a bare WSGI app (bench/floor_app.py), same server settings --
 say "floor: bench/floor_app.py under granian ($WORKERS workers x $THREADS_PER_WORKER threads)"
-BENCH_MERCHANT=$SEED_MERCHANT_ID PYTHONPATH=bench "$BIN/python" -m granian --interface wsgi \
-    --host 127.0.0.1 --port "$PORT" --workers "$WORKERS" --blocking-threads "$THREADS_PER_WORKER" \
-    floor_app:app >"$RUN/floor-server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 150); do
-    curl -s -o /dev/null "$BASE_URL/" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN/floor-server.log" >&2; exit 1; }
-    sleep 0.2
-done
+server_start "$RUN/floor-server.log" env BENCH_MERCHANT="$SEED_MERCHANT_ID" PYTHONPATH=bench \
+    "$BIN/python" -m granian --interface wsgi --host 127.0.0.1 --port "$PORT" \
+    --workers "$WORKERS" --blocking-threads "$THREADS_PER_WORKER" floor_app:app
 checkpoint
 BENCH_MODE=add wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
     -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-add-floor.txt"
