@@ -1,10 +1,16 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import include, path
-from django.views import defaults
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from stamps_server.middleware import API_PREFIX
+
+@csrf_exempt  # it changes nothing; a POST without a CSRF token must get the JSON 404 too
+def api_path_not_served(request: HttpRequest) -> JsonResponse:
+    """A path under /api/ this server does not serve answers JSON like every API refusal, in
+    development (DEBUG) too: Stamps clients read the body of any error as JSON."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
 
 # The schema and the docs need no API key (SPECTACULAR_SETTINGS). They sit under /api/, so with
 # STAMPS_REQUIRE_HTTPS on they are refused over plain http like every API path: the docs' "Try it
@@ -16,15 +22,5 @@ urlpatterns = [
     path("api/", include("loyalty.urls")),
     path("api/", include("redemptions.urls")),
     path("api/", include("transactions.urls")),
+    re_path(r"^api/", api_path_not_served),  # last: only what nothing above serves
 ]
-
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """A path under /api/ this server does not serve answers JSON like every API refusal:
-    Stamps clients read the body of any error as JSON."""
-    if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-handler404 = not_found

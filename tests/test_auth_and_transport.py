@@ -388,6 +388,13 @@ class TestMethodsAndPaths:
 
         assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
 
+    def test_answers_json_404_in_development_too(self, tenant, settings):
+        settings.DEBUG = True  # `make run`: Django's 404 page would be HTML
+
+        response = tenant.client.get("/api/memberships/change", {"user": tenant.member.email})
+
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
     def test_answers_a_page_outside_the_api_it_does_not_serve_in_html(self, anonymous):
         response = anonymous.get("/no-such-page/")
 
