@@ -67,10 +67,13 @@ M = TypeVar("M", bound=Model)
 
 def loaded(model: type[M], related: dict[str, Model], **values: Any) -> M:
     """An instance as the ORM loads one from a row, minus Model.__init__'s walk over every
-    field (a fifth of an award's Python). `values` are by attname; `related` fills the
-    foreign-key caches. A field not given loads on first access, like a deferred one."""
+    field (a fifth of an award's Python). `values` are by attname; `related` gives the
+    foreign keys, ids and caches both. A field not given loads on first access, like a
+    deferred one."""
     instance = model.__new__(model)
     instance.__dict__.update(values)
+    for name, target in related.items():
+        instance.__dict__[model._meta.get_field(name).attname] = target.pk
     instance._state = ModelState()
     instance._state.adding = False
     instance._state.db = connection.alias
@@ -98,7 +101,6 @@ def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership
         Level,
         {"merchant": merchant},
         id=level_id,
-        merchant_id=merchant.pk,
         number=level_number,
         name=level_name,
     )
@@ -106,8 +108,6 @@ def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership
         Membership,
         {"merchant": merchant, "level": level},
         id=pk,
-        merchant_id=merchant.pk,
-        level_id=level_id,
         email=email,
         member_id=member_id,
         name=name,
@@ -149,7 +149,6 @@ def award_create(
         Award,
         {"membership": membership},
         id=award_id,
-        membership_id=membership.pk,
         store_id=store_id,
         number_of_stamps=number_of_stamps,
         stamps_remaining=number_of_stamps,
@@ -173,7 +172,6 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
         Award,
         {"membership": membership},
         id=award_id,
-        membership_id=membership.pk,
         store_id=store_id,
         number_of_stamps=number_of_stamps,
         stamps_remaining=0,
@@ -211,7 +209,6 @@ def stamps_spend(
         StampsDeduction,
         {"membership": membership},
         id=deduction_id,
-        membership_id=membership.pk,
         stamps=stamps,
         notes=notes,
         purpose=DeductionPurpose.DEDUCTION,
