@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from loyalty.models import Merchant
 from stamps_server import fast_lane
 from stamps_server.authentication import ApiClient
 from stamps_server.errors import ErrorStyle
+from stamps_server.quick_validation import quick_validated
 
 MAX_ID = 2**63 - 1
 MAX_STAMPS = 1_000_000
@@ -24,6 +26,8 @@ MAX_STAMPS = 1_000_000
 
 class TextField(serializers.CharField):
     """A CharField that also refuses lone UTF-16 surrogates, which no database can store."""
+
+    quick_value_type = str  # stamps_server.quick_validation: a clean str comes back unchanged
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -48,6 +52,8 @@ class BoundedIntegerField(serializers.IntegerField):
     """The JSON parser reads integers past 64 bits as floats; report those as out of range
     rather than as "not an integer"."""
 
+    quick_value_type = int  # an int comes back unchanged (stamps_server.quick_validation)
+
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, float) and data.is_integer():
             if self.max_value is not None and data > self.max_value:
@@ -70,6 +76,8 @@ class StampsInput(serializers.Serializer):
     applies: the public Stamps client sends every parameter it knows, null when its caller
     gave none. A required field sent as null is still refused. The schema marks the optional
     fields nullable (stamps_server.schema.NullableOptionals)."""
+
+    null_means_absent = True  # for stamps_server.quick_validation
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -117,6 +125,10 @@ class StampsApiView(APIView):
     def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
         raise NotImplementedError
 
+    @cached_property
+    def allow_header(self) -> str:
+        return ", ".join(self.allowed_methods)
+
     def post(self, request: Request) -> HttpResponse:
         client = request.user
         assert isinstance(client, ApiClient)
@@ -146,6 +158,9 @@ class StampsApiView(APIView):
 
     def validated(self, body: Any) -> dict[str, Any]:
         serializer = reusable_serializer(self.InputSerializer)
+        quick = quick_validated(serializer, body)
+        if quick is not None:
+            return quick
         serializer.initial_data = body
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
