@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
 from django.db.models.base import ModelState
 
@@ -22,6 +22,7 @@ from loyalty.models import (
     Merchant,
     StampsDeduction,
 )
+from stamps_server.db import one_row
 from stamps_server.errors import DomainError
 
 
@@ -54,9 +55,8 @@ def call(function: str, arguments: list[object], *, refusal_columns: int = 1) ->
     """One ledger function, one round trip. Its first column is the refusal code (NULL when
     it applied); with refusal_columns=2 the second is the refusal's detail."""
     placeholders = ", ".join(["%s"] * len(arguments))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {function}({placeholders})", arguments)
-        row = cursor.fetchone()
+    row = one_row(f"SELECT * FROM {function}({placeholders})", arguments)
+    assert row is not None  # a function call returns its row
     if row[0] is not None:
         refusal_raise(*row[:refusal_columns])
     return row[refusal_columns:]
@@ -76,7 +76,7 @@ def loaded(model: type[M], related: dict[str, Model], **values: Any) -> M:
         instance.__dict__[model._meta.get_field(name).attname] = target.pk
     instance._state = ModelState()
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = DEFAULT_DB_ALIAS  # what connection.alias is, without its look-up
     instance._state.fields_cache.update(related)
     return instance
 
