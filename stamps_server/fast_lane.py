@@ -8,7 +8,7 @@ which stays the one place those answers are made. Both lanes share the key looku
 throttle, validation, idempotency and the exception handler, and tests/test_fast_lane.py
 sends the same requests down both and compares the bytes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,31 +43,38 @@ def view_with_fast_lane(
     view_class: "type[StampsApiView]", full_view: Callable[..., HttpResponse]
 ) -> Callable[..., HttpResponse]:
     endpoint = view_class()
-    allow = ", ".join(endpoint.allowed_methods)
 
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         entry = fast_lane_entry(request, endpoint)
         if entry is None:
             return full_view(request, *args, **kwargs)
         client, body = entry
-        try:
-            response = endpoint.respond(
-                merchant=client.merchant,
-                body=body,
-                path=request.path,
-                idempotency_key=request.META.get(IDEMPOTENCY_KEY_META),
-            )
-        except Exception as error:
-            response = error_response(error, endpoint)
-        response["Allow"] = allow  # as DRF sets it on every answer
-        return response
+        return fast_answer(endpoint, client, body, request.path, request.META)
 
     # DRF's tooling (drf-spectacular's schema among it) finds the view class through these.
     view.cls = full_view.cls  # type: ignore[attr-defined]
     view.initkwargs = full_view.initkwargs  # type: ignore[attr-defined]
     view.csrf_exempt = True  # type: ignore[attr-defined]
     view.full_view = full_view  # type: ignore[attr-defined]
+    view.endpoint = endpoint  # type: ignore[attr-defined]  (stamps_server.wsgi_lane)
     return view
+
+
+def fast_answer(
+    endpoint: "StampsApiView", client: ApiClient, body: Any, path: str, meta: Mapping[str, Any]
+) -> HttpResponse:
+    """The answer, success or refusal, to a request a fast lane took."""
+    try:
+        response = endpoint.respond(
+            merchant=client.merchant,
+            body=body,
+            path=path,
+            idempotency_key=meta.get(IDEMPOTENCY_KEY_META),
+        )
+    except Exception as error:
+        response = error_response(error, endpoint)
+    response["Allow"] = endpoint.allow_header  # as DRF sets it on every answer
+    return response
 
 
 def fast_lane_entry(

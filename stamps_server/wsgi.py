@@ -26,9 +26,15 @@ class ApiHandler(WSGIHandler):
 
 
 api_handler = ApiHandler()
-from stamps_server.middleware import API_PREFIX  # noqa: E402  (needs the settings above)
+from stamps_server import wsgi_lane  # noqa: E402  (these need the settings above)
+from stamps_server.middleware import API_PREFIX  # noqa: E402
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    lane_answer = wsgi_lane.answer(environ)
+    if lane_answer is not None:
+        status, headers, body = lane_answer
+        start_response(status, headers)
+        return [body]
     is_api = environ.get("PATH_INFO", "").startswith(API_PREFIX)
     return (api_handler if is_api else web_handler)(environ, start_response)

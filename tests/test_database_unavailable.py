@@ -5,6 +5,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlencode
 
+import orjson
 import psycopg
 import pytest
 from django.conf import settings
@@ -37,18 +38,22 @@ def test_a_database_error_is_a_503_to_retry(tenant: Tenant, lane: str) -> None:
     assert not Award.objects.exists()
 
 
-def wsgi_post(path: str, body: dict[str, Any], key: str) -> int:
-    raw = urlencode(body).encode()
-    form = "application/x-www-form-urlencoded"
-    return wsgi_call("POST", path, raw, form, HTTP_AUTHORIZATION=f"Token {key}").status
+def wsgi_post(path: str, body: dict[str, Any], key: str, media_type: str) -> int:
+    # JSON takes the WSGI lane (stamps_server/wsgi_lane.py), a form Django's request cycle
+    json_body = media_type == "application/json"
+    raw = orjson.dumps(body) if json_body else urlencode(body).encode()
+    return wsgi_call("POST", path, raw, media_type, HTTP_AUTHORIZATION=f"Token {key}").status
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_the_server_dropped_fails_one_request_then_reconnects() -> None:
+@pytest.mark.parametrize("media_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_connection_the_server_dropped_fails_one_request_then_reconnects(
+    media_type: str,
+) -> None:
     tenant = make_tenant()
     body = award_body(tenant)
-    assert wsgi_post("/api/stamps/add", body, tenant.key) == 200
+    assert wsgi_post("/api/stamps/add", body, tenant.key, media_type) == 200
     backend_pid = connection.connection.info.backend_pid
     db = settings.DATABASES["default"]
     with psycopg.connect(
@@ -61,8 +66,8 @@ def test_a_connection_the_server_dropped_fails_one_request_then_reconnects() -> 
     ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
 
-    dropped = wsgi_post("/api/stamps/add", body, tenant.key)
-    after = wsgi_post("/api/stamps/add", body, tenant.key)
+    dropped = wsgi_post("/api/stamps/add", body, tenant.key, media_type)
+    after = wsgi_post("/api/stamps/add", body, tenant.key, media_type)
 
     assert (dropped, after) == (503, 200)
     assert Award.objects.filter(membership=tenant.member).count() == 2

@@ -5,7 +5,10 @@ from typing import Any
 
 import orjson
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
 
+from stamps_server import wsgi_lane
 from tests.conftest import Tenant, make_tenant
 from tests.wsgi_call import wsgi_call
 
@@ -67,3 +70,21 @@ def test_api_calls_still_check_the_host(tenant: Tenant, settings: Any) -> None:
     settings.ALLOWED_HOSTS = ["loyalty.example.com"]
 
     assert award(tenant).status == 400
+
+
+def test_the_wsgi_lane_calls_every_receiver_of_the_request_signals() -> None:
+    """The lane calls these receivers itself instead of sending the signals; one connected
+    later (an error tracker's, say) must be added to its lists, or its requests miss it."""
+
+    def receivers(signal: Any) -> list[Any]:
+        sync, asynchronous = signal._live_receivers(WSGIHandler)
+        return [*sync, *asynchronous]
+
+    # (as sets: a test that disconnects and reconnects one changes the order, nothing else)
+    assert set(receivers(request_started)) == set(wsgi_lane.ON_REQUEST_STARTED)
+    assert set(receivers(request_finished)) == set(wsgi_lane.ON_REQUEST_FINISHED)
+
+
+def test_an_award_through_the_lane_leaves_the_connection_usable(tenant: Tenant) -> None:
+    assert award(tenant).status == 200  # the lane, with Django's real connection housekeeping
+    assert award(tenant).status == 200

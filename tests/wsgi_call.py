@@ -4,6 +4,7 @@ request_started/finished connection housekeeping run (the test client skips both
 import io
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from stamps_server.wsgi import application
 
@@ -15,10 +16,10 @@ class WsgiAnswer:
     content: bytes
 
 
-def wsgi_call(
-    method: str, path: str, body: bytes = b"", content_type: str = "", **meta: str
-) -> WsgiAnswer:
-    environ = {
+def wsgi_environ(
+    method: str, path: str, body: bytes = b"", content_type: str = "", **meta: Any
+) -> dict[str, Any]:
+    return {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": "",
@@ -32,9 +33,15 @@ def wsgi_call(
         "CONTENT_LENGTH": str(len(body)),
         **meta,
     }
+
+
+def wsgi_call(
+    method: str, path: str, body: bytes = b"", content_type: str = "", **meta: Any
+) -> WsgiAnswer:
+    environ = wsgi_environ(method, path, body, content_type, **meta)
     started: list[tuple[str, list[tuple[str, str]]]] = []
     chunks = application(environ, lambda status, headers, *_: started.append((status, headers)))
     content = b"".join(chunks)
-    chunks.close()  # type: ignore[attr-defined]
+    getattr(chunks, "close", lambda: None)()  # optional in WSGI; the lane answers a list
     status, headers = started[0]
     return WsgiAnswer(int(status.split()[0]), dict(headers), content)

@@ -1,0 +1,172 @@
+"""The WSGI lane: the call a till sends all day, answered before Django's request cycle.
+
+A POST to a Stamps endpoint with a JSON body, an API key in the Authorization header, no
+query string, an allowed Host, over https where https is required, within the body limit,
+from a known key that its throttles let through, is answered here with the fast lane's
+answer (stamps_server.fast_lane.fast_answer: the same validation, idempotency, services and
+error rendering), plus what the API's middleware adds to every answer. That skips building
+a Django request, the middleware chain and URL resolving, which cost as much CPU as the
+award itself (README, Benchmark). Whatever does not qualify (including anything this lane
+would have to judge, such as a bad key or a disallowed host) goes to Django unchanged, which
+makes that answer. tests/test_wsgi_lane.py sends requests down both and compares them."""
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from django.conf import settings
+from django.core.cache import close_caches
+from django.core.handlers.base import reset_urlconf
+from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.db import close_old_connections, reset_queries
+from django.http import HttpResponse
+from django.http.request import split_domain_port, validate_host
+from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, resolve
+from django.utils.log import log_response
+
+from stamps_server.authentication import ApiClient, api_client_for_key, key_from_header
+from stamps_server.errors import InvalidToken
+from stamps_server.fast_lane import JSON, fast_answer, throttles_allow
+
+if TYPE_CHECKING:
+    from stamps_server.api import StampsApiView
+
+Answer = tuple[str, list[tuple[str, str]], bytes]
+
+
+class LaneRequest:
+    """What SecurityMiddleware.process_response reads of a request."""
+
+    def __init__(self, secure: bool) -> None:
+        self.secure = secure
+
+    def is_secure(self) -> bool:
+        return self.secure
+
+
+# The receivers Django connects to request_started and request_finished, called directly:
+# dispatching the two signals costs a tenth of an award's Python. A receiver connected to
+# them later would have to be added here; tests/test_wsgi_stacks.py fails until it is.
+ON_REQUEST_STARTED = (reset_queries, close_old_connections)
+ON_REQUEST_FINISHED = (close_old_connections, close_caches, reset_urlconf)
+
+_security = SecurityMiddleware(lambda request: HttpResponse())
+_routes: dict[str, "StampsApiView | None"] = {}
+MAX_ROUTES_REMEMBERED = 256  # paths are the client's to choose; the endpoints are few
+
+
+def answer(environ: dict[str, Any]) -> Answer | None:
+    """The whole answer to a request this lane takes, else None (for Django to answer)."""
+    taken = lane_request(environ)
+    if taken is None:
+        return None
+    endpoint, client, body = taken
+    for receiver in ON_REQUEST_STARTED:
+        receiver(sender=WSGIHandler, environ=environ)
+    try:
+        try:
+            response = fast_answer(endpoint, client, body, environ["PATH_INFO"], environ)
+        except Exception as error:  # what Django's handler does with an error nothing handled
+            response = response_for_exception(WSGIRequest(environ), error)
+        if response.status_code >= 400:  # logged as Django's handler logs refusals
+            request = WSGIRequest(environ)
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        response = _security.process_response(LaneRequest(is_secure(environ)), response)
+        return wsgi_answer(response)
+    finally:
+        for receiver in ON_REQUEST_FINISHED:
+            receiver(sender=WSGIHandler)
+
+
+def lane_request(environ: dict[str, Any]) -> tuple["StampsApiView", ApiClient, Any] | None:
+    """The endpoint, caller and body of a request the lane may take, else None."""
+    endpoint = lane_endpoint(environ)
+    if endpoint is None:
+        return None
+    if not is_secure(environ) and (settings.STAMPS_REQUIRE_HTTPS or settings.SECURE_SSL_REDIRECT):
+        return None
+    length = content_length(environ)
+    if length is None or length > settings.STAMPS_MAX_BODY_BYTES:
+        return None
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)  # still there for Django if the lane steps aside
+    try:
+        body = orjson.loads(raw)
+        key = key_from_header(environ)
+    except (orjson.JSONDecodeError, InvalidToken):
+        return None
+    client = api_client_for_key(key) if key else None
+    if client is None or not throttles_allow(endpoint, client):
+        return None
+    return endpoint, client, body
+
+
+def lane_endpoint(environ: dict[str, Any]) -> "StampsApiView | None":
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
+        return None
+    if "HTTP_AUTHORIZATION" not in environ:
+        return None
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip() != JSON:
+        return None
+    endpoint = lane_route(environ.get("PATH_INFO", ""))
+    if endpoint is None:
+        return None
+    if settings.DISALLOWED_USER_AGENTS or not host_allowed(environ):
+        return None
+    return endpoint
+
+
+def lane_route(path: str) -> "StampsApiView | None":
+    """The endpoint whose fast lane serves `path`, from Django's own resolver, remembered."""
+    if path in _routes:
+        return _routes[path]
+    try:
+        endpoint = getattr(resolve(path).func, "endpoint", None)
+    except Resolver404:
+        endpoint = None
+    if len(_routes) < MAX_ROUTES_REMEMBERED:
+        _routes[path] = endpoint
+    return endpoint
+
+
+def host_allowed(environ: dict[str, Any]) -> bool:
+    """Django's own Host check, where it can answer without a request; else leave it to it."""
+    host = environ.get("HTTP_HOST")
+    if not host or settings.USE_X_FORWARDED_HOST or not settings.ALLOWED_HOSTS:
+        return False
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+def is_secure(environ: dict[str, Any]) -> bool:
+    """HttpRequest.is_secure() from the environ."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        value = environ.get(header)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def content_length(environ: dict[str, Any]) -> int | None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def wsgi_answer(response: HttpResponse) -> Answer:
+    content = response.content
+    if not response.has_header("Content-Length"):  # as CommonMiddleware adds it
+        response["Content-Length"] = str(len(content))
+    status = f"{response.status_code} {response.reason_phrase}"
+    headers = [
+        *response.items(),
+        *(("Set-Cookie", c.output(header="")) for c in response.cookies.values()),
+    ]
+    return status, headers, content
