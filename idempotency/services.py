@@ -17,6 +17,7 @@ from rest_framework import status
 
 from idempotency.models import IdempotentResponse
 from loyalty.models import Merchant
+from stamps_server import db
 from stamps_server.errors import DomainError
 
 HEADER = "Idempotency-Key"
@@ -51,6 +52,11 @@ def idempotency_key_check(raw: str) -> str:
 
 
 def request_fingerprint(*, path: str, data: Any) -> str:
+    """What a retry must repeat. A field sent as null counts as not sent, as the endpoints
+    read it (stamps_server.api.StampsInput): a required one sent as null is refused, and a
+    refusal stores nothing to compare with."""
+    if isinstance(data, dict):
+        data = {name: value for name, value in data.items() if value is not None}
     canonical = json.dumps([path, data], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -97,9 +103,9 @@ def key_claim(*, merchant: Merchant, key: str) -> StoredResponse | None:
         return None if row is None else StoredResponse(row[0], row[1], bytes(row[2]))
     digest = hashlib.blake2b(f"{merchant.pk}:{key}".encode(), digest_size=8).digest()
     lock = int.from_bytes(digest, "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM idempotency_claim(%s, %s, %s)", [merchant.pk, key, lock])
-        claimed, stored_fingerprint, status_code, body = cursor.fetchone()
+    row = db.one_row("SELECT * FROM idempotency_claim(%s, %s, %s)", [merchant.pk, key, lock])
+    assert row is not None  # a function call returns its row
+    claimed, stored_fingerprint, status_code, body = row
     if not claimed:
         raise IdempotencyKeyInUse()
     if stored_fingerprint is None:
@@ -111,20 +117,19 @@ def response_store(
     *, merchant: Merchant, key: str, fingerprint: str, response: HttpResponse, now: datetime
 ) -> None:
     """The ORM's create() costs more Python than the rest of an award; this is one INSERT."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {IdempotentResponse._meta.db_table}"
-            " (merchant_id, key, fingerprint, status_code, body, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                merchant.pk,
-                key,
-                fingerprint,
-                response.status_code,
-                response.content,
-                connection.ops.adapt_datetimefield_value(now),
-            ],
-        )
+    db.execute(
+        f"INSERT INTO {IdempotentResponse._meta.db_table}"
+        " (merchant_id, key, fingerprint, status_code, body, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        [
+            merchant.pk,
+            key,
+            fingerprint,
+            response.status_code,
+            response.content,
+            connection.ops.adapt_datetimefield_value(now),
+        ],
+    )
 
 
 def replay(stored: StoredResponse, *, fingerprint: str) -> HttpResponse:

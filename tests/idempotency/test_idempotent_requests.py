@@ -61,6 +61,18 @@ class TestIdempotentRetries:
         assert first.status_code == retry.status_code == 200
         assert retry.content == first.content
 
+    def test_a_retry_sending_an_optional_field_as_null_is_the_same_request(self, tenant):
+        # The Stamps client sends null for every optional parameter its caller left out.
+        first = tenant.post("/api/stamps/add", add_body(tenant), HTTP_IDEMPOTENCY_KEY="sale-3")
+        body = {**add_body(tenant), "notes": None, "expiration_date": None}
+
+        retry = tenant.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="sale-3")
+
+        assert retry.status_code == 200
+        assert retry.content == first.content
+        assert retry["Idempotent-Replayed"] == "true"
+        assert Award.objects.filter(membership=tenant.member).count() == 1
+
     def test_the_same_key_with_a_different_body_is_refused_with_422(self, tenant):
         tenant.post("/api/stamps/add", add_body(tenant, 5), HTTP_IDEMPOTENCY_KEY="sale-2")
 
