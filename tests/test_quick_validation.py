@@ -10,18 +10,23 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
+from loyalty import apis as loyalty_apis
+from loyalty import member_apis
+from redemptions import apis as redemption_apis
 from stamps_server.api import StampsApiView, StampsInput, TextField, reusable_serializer
 from stamps_server.quick_validation import plan_build, quick_validated
 from tests.test_fuzz_endpoints import json_values
+from transactions import apis as transaction_apis
 
 
 def endpoint_classes() -> list[type[StampsApiView]]:
-    import transactions.apis  # noqa: F401  (registers the endpoints)
-
-    def all_subclasses(cls: type) -> list[type]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *all_subclasses(sub))]
-
-    return [cls for cls in all_subclasses(StampsApiView) if hasattr(cls, "InputSerializer")]
+    modules = (loyalty_apis, member_apis, redemption_apis, transaction_apis)
+    return [
+        cls
+        for module in modules
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, StampsApiView) and cls is not StampsApiView
+    ]
 
 
 ENDPOINTS = endpoint_classes()
@@ -99,6 +104,20 @@ def test_what_quick_validation_accepts_drf_accepts_alike(endpoint: type[StampsAp
     plan = plan_build(reusable_serializer(serializer_class))
     if all(item.value_type for item in plan.fields if item.field.required):
         assert accepted  # the comparison was made, not only declined
+
+
+def test_every_stamps_post_endpoint_is_checked() -> None:
+    assert {cls.__name__ for cls in ENDPOINTS} >= {
+        "StampsAddApi",
+        "StampsCancelApi",
+        "DeductStampsApi",
+        "RedemptionsAddApi",
+        "RedemptionsCancelApi",
+        "TransactionsAddApi",
+        "TransactionsCancelApi",
+        "MembershipRegisterApi",
+        "PingApi",
+    }
 
 
 ADD_BODY = {"user": "ann@example.com", "store": 3, "number_of_stamps": 2}
