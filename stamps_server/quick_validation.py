@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 # DRF fields whose to_internal_value() returns a value of this type unchanged. A field class
 # of our own that overrides to_internal_value() says so with a `quick_value_type` attribute.
@@ -31,6 +33,7 @@ class FieldPlan:
     name: str
     field: serializers.Field
     value_type: type | None  # None: this field's values always go through DRF
+    validators: tuple[Callable[..., Any], ...]
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def quick_validated(serializer: serializers.Serializer, body: Any) -> dict[str, 
             if field.default is not empty:
                 data[item.name] = field.get_default()
             continue
-        if type(value) is not item.value_type or not value_acceptable(item.field, value):
+        if type(value) is not item.value_type or not value_acceptable(item, value):
             return None
         data[item.name] = value
     if plan.validate is not None:
@@ -72,12 +75,13 @@ def quick_validated(serializer: serializers.Serializer, body: Any) -> dict[str, 
     return data
 
 
-def value_acceptable(field: serializers.Field, value: Any) -> bool:
-    if isinstance(value, str) and not text_unchanged_by(field, value):
+def value_acceptable(item: FieldPlan, value: Any) -> bool:
+    if isinstance(value, str) and not text_unchanged_by(item.field, value):
         return False
     try:
-        field.run_validators(value)
-    except serializers.ValidationError:
+        for validator in item.validators:
+            validator(value)
+    except (serializers.ValidationError, DjangoValidationError):
         return False
     return True
 
@@ -96,7 +100,12 @@ def text_unchanged_by(field: Any, value: str) -> bool:
 
 def plan_build(serializer: serializers.Serializer) -> Plan:
     fields = tuple(
-        FieldPlan(name=name, field=field, value_type=value_type_of(serializer, name, field))
+        FieldPlan(
+            name=name,
+            field=field,
+            value_type=value_type_of(serializer, name, field),
+            validators=validators_of(field),
+        )
         for name, field in serializer.fields.items()
         if not field.read_only
     )
@@ -111,10 +120,21 @@ def plan_build(serializer: serializers.Serializer) -> Plan:
     return plan
 
 
+def validators_of(field: serializers.Field) -> tuple[Callable[[Any], None], ...]:
+    """The field's validators, less the surrogate check that text_unchanged_by()'s UTF-8 test
+    already makes (it walks the string in Python)."""
+    return tuple(
+        validator
+        for validator in field.validators
+        if not isinstance(validator, ProhibitSurrogateCharactersValidator)
+    )
+
+
 def value_type_of(serializer: serializers.Serializer, name: str, field: Any) -> type | None:
     kind = type(field)
     plain = (
         field.source == name
+        and not any(getattr(v, "requires_context", False) for v in field.validators)
         and kind.run_validation in PLAIN_RUN_VALIDATION
         and kind.validate_empty_values is serializers.Field.validate_empty_values
         and not hasattr(serializer, f"validate_{name}")
