@@ -11,6 +11,7 @@ would have to judge, such as a bad key or a disallowed host) goes to Django unch
 makes that answer. tests/test_wsgi_lane.py sends requests down both and compares them."""
 
 import io
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -75,8 +76,7 @@ def answer(environ: dict[str, Any]) -> Answer | None:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
-        response = _security.process_response(LaneRequest(is_secure(environ)), response)
-        return wsgi_answer(response)
+        return wsgi_answer(response, secure=is_secure(environ))
     finally:
         for receiver in ON_REQUEST_FINISHED:
             receiver(sender=WSGIHandler)
@@ -160,13 +160,25 @@ def content_length(environ: dict[str, Any]) -> int | None:
     return length if length >= 0 else None
 
 
-def wsgi_answer(response: HttpResponse) -> Answer:
+def wsgi_answer(response: HttpResponse, *, secure: bool) -> Answer:
+    """The response as status, headers and body, with what the API's middleware adds to
+    every answer: SecurityMiddleware's headers (where the response has none of its own) and
+    Content-Length, as CommonMiddleware sets it."""
     content = response.content
-    if not response.has_header("Content-Length"):  # as CommonMiddleware adds it
-        response["Content-Length"] = str(len(content))
-    status = f"{response.status_code} {response.reason_phrase}"
     headers = [
         *response.items(),
-        *(("Set-Cookie", c.output(header="")) for c in response.cookies.values()),
+        *((name, value) for name, value in security_headers(secure) if name not in response),
+        *(("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()),
     ]
-    return status, headers, content
+    if "Content-Length" not in response:
+        headers.append(("Content-Length", str(len(content))))
+    return f"{response.status_code} {response.reason_phrase}", headers, content
+
+
+@cache
+def security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    """What SecurityMiddleware adds to a response that has none of its headers; it reads its
+    settings once, when it is built, so this is worked out once too."""
+    bare = HttpResponse()
+    added = _security.process_response(LaneRequest(secure), HttpResponse())
+    return tuple((name, value) for name, value in added.items() if name not in bare)
