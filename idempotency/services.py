@@ -75,12 +75,21 @@ def idempotent_call(
     fingerprint: str,
     now: datetime,
     call: Callable[[], HttpResponse],
+    refusal_answer: Callable[[DomainError], HttpResponse],
 ) -> HttpResponse:
+    """Applies `call` once per key. Its answer is stored with its ledger change, and so is a
+    refusal (rendered by `refusal_answer`): whichever attempt of a request runs first
+    decides it, so an attempt a till gave up on cannot apply after a retry was refused."""
     with transaction.atomic():
         stored = key_claim(merchant=merchant, key=key)
         if stored is not None:
             return replay(stored, fingerprint=fingerprint)
-        response = call()
+        try:
+            response = call()
+        except DomainError as refusal:
+            # The ledger refuses before writing (loyalty/sql/ledger.sql) or inside a
+            # savepoint (loyalty/services.py), so this transaction can still store the refusal.
+            response = refusal_answer(refusal)
         try:
             response_store(
                 merchant=merchant, key=key, fingerprint=fingerprint, response=response, now=now

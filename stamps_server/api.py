@@ -151,6 +151,7 @@ class StampsApiView(APIView):
             fingerprint=idempotency.request_fingerprint(path=path, data=body),
             now=timezone.now(),
             call=lambda: self.success_response(merchant, body),
+            refusal_answer=lambda refusal: fast_lane.error_response(refusal, self),
         )
 
     def success_response(self, merchant: Merchant, body: Any) -> HttpResponse:

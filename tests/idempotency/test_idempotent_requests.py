@@ -94,16 +94,40 @@ class TestIdempotentRetries:
 
         assert reused.status_code == 422
 
-    def test_a_refused_request_stores_nothing_so_its_retry_is_evaluated_afresh(self, tenant):
+    def test_a_refusal_is_the_keys_answer_even_once_it_would_apply(self, tenant):
+        # A till gave up on its first attempt, still queued at the server; its retry was
+        # refused; the customer then earned stamps; the first attempt finally runs. It must
+        # not apply: the till was told no.
         body = {"user": tenant.member.email, "stamps": 5, "notes": "x"}
         refused = tenant.post("/api/memberships/deduct-stamps", body, HTTP_IDEMPOTENCY_KEY="d")
         award_stamps(tenant.member, 5)
 
-        retried = tenant.post("/api/memberships/deduct-stamps", body, HTTP_IDEMPOTENCY_KEY="d")
+        late = tenant.post("/api/memberships/deduct-stamps", body, HTTP_IDEMPOTENCY_KEY="d")
 
         assert refused.status_code == 400
-        assert retried.status_code == 200
-        assert IdempotentResponse.objects.count() == 1
+        assert refused.json()["error_code"] == "insufficient_stamps"
+        assert late.status_code == 400
+        assert late.content == refused.content
+        assert late["Idempotent-Replayed"] == "true"
+        assert not StampsDeduction.objects.filter(membership=tenant.member).exists()
+
+    def test_a_refusal_stores_its_answer_and_nothing_else(self, tenant):
+        body = {"user": "nobody@example.com", "store": tenant.store.pk, "number_of_stamps": 1}
+
+        refused = tenant.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="r")
+
+        assert refused.status_code == 400
+        stored = IdempotentResponse.objects.get()
+        assert (stored.status_code, bytes(stored.body)) == (400, refused.content)
+        assert not Award.objects.exists()
+
+    def test_a_malformed_body_stores_nothing(self, tenant):
+        body = {"user": tenant.member.email, "stamps": "five", "notes": "x"}
+
+        refused = tenant.post("/api/memberships/deduct-stamps", body, HTTP_IDEMPOTENCY_KEY="m")
+
+        assert refused.status_code == 400
+        assert not IdempotentResponse.objects.exists()
 
     def test_keys_are_scoped_to_the_merchant(self, tenant, other_tenant):
         mine = tenant.post("/api/stamps/add", add_body(tenant), HTTP_IDEMPOTENCY_KEY="same")
@@ -114,7 +138,7 @@ class TestIdempotentRetries:
 
         assert theirs.status_code == 200
         assert theirs.content != mine.content
-        assert str(tenant.member.pk) not in theirs.content.decode()
+        assert theirs.json()["customer"]["id"] == other_tenant.member.pk
         assert Award.objects.filter(membership=other_tenant.member).count() == 1
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
