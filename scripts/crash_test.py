@@ -474,6 +474,10 @@ class Load:
         self.cancelable: list[tuple[str, int]] = []  # (user, award id) from 2xx adds
         self.in_flight = 0
         self.issued = 0
+        # New calls stop here until the killer has made its next kill: while the server is
+        # down, failing calls would otherwise be issued (and queued for retry) until none
+        # were left, and a fast server would then finish before the next kill.
+        self.kill_gate = 0 if args.kills else args.calls
         self.stats = Stats()
         self.deadline = time.monotonic() + args.max_seconds
         self.stop = threading.Event()
@@ -537,10 +541,10 @@ class Load:
                     self.pending.remove(due)
                     self.in_flight += 1
                     return due
-                if self.issued < self.args.calls:
+                if self.issued < min(self.args.calls, self.kill_gate):
                     self.in_flight += 1
                     return self.new_call()
-                if not self.pending and self.in_flight == 0:
+                if self.issued >= self.args.calls and not self.pending and self.in_flight == 0:
                     return None
                 wait = min((c.next_try for c in self.pending), default=now + 0.2) - now
                 self.lock.wait(timeout=max(0.01, min(wait, 0.2)))
@@ -653,17 +657,20 @@ class Load:
             low, high = max(1, self.args.calls // 10), max(2, self.args.calls * 9 // 10)
             count = self.args.kills
             thresholds = sorted(self.random.randint(low, high) for _ in range(count))
+            slack = max(5, self.args.calls // 10)  # calls still flowing when the kill comes
             for number, threshold in enumerate(thresholds, start=1):
+                self.gate_at(min(self.args.calls, max(threshold, self.issued) + slack))
                 while self.issued < threshold and not self.stop.is_set():
                     if time.monotonic() > self.deadline:
                         return
                     time.sleep(0.005)
                 if self.stop.is_set():
                     return
-                time.sleep(self.random.uniform(0, 0.15))
+                time.sleep(self.random.uniform(0, 0.05))
                 with self.lock:
                     in_flight = self.in_flight
                 server.kill()
+                self.gate_at(min(self.args.calls, self.issued + slack))  # and while it is down
                 self.stats.kills += 1
                 self.stats.in_flight_at_kills.append(in_flight)
                 log(f"kill {number}/{count}: SIGKILL to the server, {in_flight} call(s) in flight")
@@ -675,6 +682,13 @@ class Load:
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
             errors.append(error)
             self.stop.set()
+        finally:
+            self.gate_at(self.args.calls)
+
+    def gate_at(self, issued: int) -> None:
+        with self.lock:
+            self.kill_gate = issued
+            self.lock.notify_all()
 
 
 # --------------------------------------------------------------------------- verification
@@ -886,7 +900,13 @@ class Verifier:
             if key in stored:
                 self.fail(f"idempotency key {key} stored twice")
             stored[key] = (status_code, bytes(body))
-        answered = {c.key: c for c in self.load.calls if c.ok}
+        # Every definitive answer is stored, a refusal of the ledger's included; 409, 422 and
+        # 429 are about the key or the caller, not the request, and store nothing.
+        answered = {
+            c.key: c
+            for c in self.load.calls
+            if c.status is not None and c.status not in (409, 422, 429)
+        }
         self.expect_same("idempotency rows", set(answered), set(stored))
         for key, call in answered.items():
             if key in stored and stored[key] != (call.status, call.response):
