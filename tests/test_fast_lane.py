@@ -3,6 +3,7 @@ Each request here is sent down both lanes, each in a transaction rolled back aft
 the answers are compared: status, headers that matter and body (ids and clocks aside)."""
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -31,19 +32,27 @@ VARYING = {"id", "created", "created_timestamp", "referral_code", "member_id", "
 
 
 class RolledBack(Exception):
-    def __init__(self, response: Any) -> None:
-        self.response = response
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+def rolled_back(call: Callable[[], Any]) -> Any:
+    """What `call` returns, run in a transaction that is then rolled back."""
+    try:
+        with transaction.atomic():
+            raise RolledBack(call())
+    except RolledBack as done:
+        return done.result
 
 
 def answer(view: Any, request: Any) -> Any:
-    try:
-        with transaction.atomic():
-            response = view(request)
-            if hasattr(response, "render"):  # as Django's handler does for DRF's answers
-                response.render()
-            raise RolledBack(response)
-    except RolledBack as done:
-        return done.response
+    def rendered() -> Any:
+        response = view(request)
+        if hasattr(response, "render"):  # as Django's handler does for DRF's answers
+            response.render()
+        return response
+
+    return rolled_back(rendered)
 
 
 def masked(value: Any) -> Any:
