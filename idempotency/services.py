@@ -53,8 +53,8 @@ def idempotency_key_check(raw: str) -> str:
 
 def request_fingerprint(*, path: str, data: Any) -> str:
     """What a retry must repeat. A field sent as null counts as not sent, as the endpoints
-    read it (stamps_server.api.StampsInput): a required one sent as null is refused, and a
-    refusal stores nothing to compare with."""
+    read it (stamps_server.api.StampsInput): a required one sent as null is refused as
+    malformed, which stores nothing to compare with."""
     if isinstance(data, dict):
         data = {name: value for name, value in data.items() if value is not None}
     canonical = json.dumps([path, data], sort_keys=True, default=str, ensure_ascii=False)

@@ -23,8 +23,9 @@ What it does, in order:
    the 2xx answers say: every award, deduction, redemption and cancel that a client was told
    about exists exactly once, nothing else was written, every member's balance equals their
    starting balance plus the 2xx answers, and the idempotency table has exactly one row per
-   2xx key, holding the very bytes the client received. No call may be refused other than
-   for want of stamps or level (the load names only seeded members, stores and rewards),
+   key answered (2xx or a ledger refusal), holding the very bytes the client received. No
+   call may be refused other than for want of stamps or level (the load names only seeded
+   members, stores and rewards),
    and no answer may be a 5xx, unless --lenient-refusals / --allow-5xx say otherwise.
 
 Exit status: 0 passed, 1 a guarantee was broken (listed), 2 the test itself could not run.
