@@ -83,13 +83,24 @@ def fast_lane_entry(
     """The caller and the parsed body when the request may take the fast lane, else None."""
     if request.method != "POST" or request.content_type != JSON:
         return None
+    return fast_lane_caller(
+        endpoint, request.body, request.META, query_token="token" in request.GET
+    )
+
+
+def fast_lane_caller(
+    endpoint: "StampsApiView", raw: bytes, meta: Mapping[str, Any], *, query_token: bool
+) -> tuple[ApiClient, Any] | None:
+    """The caller and the parsed body of a JSON POST, both lanes' test: None unless the body
+    is JSON, the key (header, else body, unless the query names one) is known and the
+    caller's throttles let it through."""
     try:
-        body = orjson.loads(request.body)
-        key = key_from_header(request.META)
+        body = orjson.loads(raw)
+        key = key_from_header(meta)
     except (orjson.JSONDecodeError, InvalidToken):
         return None
     if key is None:
-        key = None if "token" in request.GET else key_from_body(body)
+        key = None if query_token else key_from_body(body)
         if not isinstance(key, str) or not key:
             return None
     client = api_client_for_key(key)

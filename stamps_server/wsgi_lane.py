@@ -1,8 +1,8 @@
 """The WSGI lane: the call a till sends all day, answered before Django's request cycle.
 
-A POST to a Stamps endpoint with a JSON body, an API key in the Authorization header, no
-query string, an allowed Host, over https where https is required, within the body limit,
-from a known key that its throttles let through, is answered here with the fast lane's
+A POST to a Stamps endpoint with a JSON body, no query string, an allowed Host, over https
+where https is required, within the body limit, from a known key (in the Authorization
+header or the body) that its throttles let through, is answered here with the fast lane's
 answer (stamps_server.fast_lane.fast_answer: the same validation, idempotency, services and
 error rendering), plus what the API's middleware adds to every answer. That skips building
 a Django request, the middleware chain and URL resolving, which cost as much CPU as the
@@ -14,7 +14,6 @@ import io
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from django.conf import settings
 from django.core.cache import close_caches
 from django.core.handlers.base import reset_urlconf
@@ -27,9 +26,8 @@ from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 
-from stamps_server.authentication import ApiClient, api_client_for_key, key_from_header
-from stamps_server.errors import InvalidToken
-from stamps_server.fast_lane import JSON, fast_answer, throttles_allow
+from stamps_server.authentication import ApiClient
+from stamps_server.fast_lane import JSON, fast_answer, fast_lane_caller
 
 if TYPE_CHECKING:
     from stamps_server.api import StampsApiView
@@ -94,21 +92,15 @@ def lane_request(environ: dict[str, Any]) -> tuple["StampsApiView", ApiClient, A
         return None
     raw = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(raw)  # still there for Django if the lane steps aside
-    try:
-        body = orjson.loads(raw)
-        key = key_from_header(environ)
-    except (orjson.JSONDecodeError, InvalidToken):
+    entry = fast_lane_caller(endpoint, raw, environ, query_token=False)  # no query string here
+    if entry is None:
         return None
-    client = api_client_for_key(key) if key else None
-    if client is None or not throttles_allow(endpoint, client):
-        return None
+    client, body = entry
     return endpoint, client, body
 
 
 def lane_endpoint(environ: dict[str, Any]) -> "StampsApiView | None":
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
-        return None
-    if "HTTP_AUTHORIZATION" not in environ:
         return None
     if environ.get("CONTENT_TYPE", "").partition(";")[0].strip() != JSON:
         return None
