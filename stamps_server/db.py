@@ -29,6 +29,7 @@ def _run(query: str, arguments: list[Any], *, fetch: bool) -> Any:
     wrapper.ensure_connection()
     with wrapper.wrap_database_errors:
         # Bound by the server: Django's client-side quoting of every argument costs more
-        # than the extended protocol's extra message. Nothing is prepared.
+        # than the extended protocol's extra message. Prepared at first use on the
+        # connection unless STAMPS_PREPARED_STATEMENTS is off (settings.py).
         cursor = psycopg.Cursor(wrapper.connection).execute(query, arguments)
         return cursor.fetchone() if fetch else None

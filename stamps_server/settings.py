@@ -97,6 +97,14 @@ DATABASES = {
         conn_health_checks=env_bool("DJANGO_CONN_HEALTH_CHECKS", False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "STAMPS_PREPARED_STATEMENTS", True
+):
+    # psycopg prepares a statement bound server-side at its first use on a connection, so
+    # PostgreSQL parses and plans the hot ledger calls (stamps_server/db.py) once, not per
+    # call; Django's own queries are bound client-side and never prepared. Off for a pooler
+    # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes SQLite's write lock at BEGIN, so two writers queue instead of
     # both reading a balance and one failing with "database is locked" at its first write.

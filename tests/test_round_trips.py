@@ -2,6 +2,7 @@
 (README, Benchmark). Counted after a first request has cached the API key."""
 
 import pytest
+from django.db import connection
 
 from tests.factories import RewardFactory, award_stamps
 
@@ -60,3 +61,20 @@ class TestRoundTrips:
             response = warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-1")
 
         assert response.status_code == 200
+
+
+class TestPreparedStatements:
+    """The ledger call is prepared once per connection (STAMPS_PREPARED_STATEMENTS), so
+    PostgreSQL parses and plans it once, not on every award."""
+
+    def test_the_award_call_is_prepared_once(self, warm):
+        body = {"user": warm.member.email, "store": warm.store.pk, "number_of_stamps": 1}
+        for _ in range(2):
+            assert warm.post("/api/stamps/add", body).status_code == 200
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            statements = [row[0] for row in cursor.fetchall()]
+        assert [s for s in statements if "stamps_award" in s] == [
+            "SELECT * FROM stamps_award($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ]
