@@ -60,17 +60,6 @@ BEGIN
     RETURN v_due;
 END $$;
 
--- What the API answers with about a member after a write.
-CREATE OR REPLACE FUNCTION stamps_member_view(m loyalty_membership)
-RETURNS TABLE (id bigint, email text, member_id text, name text, stamps bigint,
-               qualifying bigint, level_id bigint, level_number integer, level_name text,
-               referral_code text, created_at timestamptz)
-LANGUAGE sql STABLE AS $$
-    SELECT m.id, m.email, m.member_id, m.name, m.stamps, m.qualifying_stamps, l.id, l.number,
-           l.name, m.referral_code, m.created_at
-      FROM loyalty_level l WHERE l.id = m.level_id
-$$;
-
 CREATE OR REPLACE FUNCTION stamps_award(
     p_merchant bigint, p_store bigint, p_user text, p_stamps integer, p_notes text,
     p_expiration date, p_notify boolean, p_today date, p_now timestamptz,
@@ -80,42 +69,51 @@ CREATE OR REPLACE FUNCTION stamps_award(
     OUT award_id bigint
 ) LANGUAGE plpgsql AS $$
 DECLARE
-    m loyalty_membership%ROWTYPE;
+    v_blocked boolean;
     v_previous_level bigint;
 BEGIN
     PERFORM 1 FROM loyalty_store WHERE id = p_store AND merchant_id = p_merchant AND is_active;
     IF NOT FOUND THEN refusal := 'invalid_store'; RETURN; END IF;
-    SELECT * INTO m FROM loyalty_membership
-     WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
+    SELECT id, email, member_id, name, stamps, qualifying_stamps, level_id, referral_code,
+           created_at, is_blocked
+      INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, v_previous_level,
+           m_referral_code, m_created_at, v_blocked
+      FROM loyalty_membership WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
     IF NOT FOUND THEN refusal := 'user_not_found'; RETURN; END IF;
-    IF m.is_blocked THEN refusal := 'membership_blocked'; RETURN; END IF;
+    IF v_blocked THEN refusal := 'membership_blocked'; RETURN; END IF;
 
-    m.stamps := m.stamps + stamps_expire_due(m.id, p_today, p_now) + p_stamps;
-    m.qualifying_stamps := m.qualifying_stamps + p_stamps;
+    IF EXISTS (SELECT 1 FROM loyalty_award  -- rare: a lot past its date, not yet written off
+                WHERE membership_id = m_id AND status = 1 AND stamps_remaining > 0
+                  AND expiration_date < p_today) THEN
+        m_stamps := m_stamps + stamps_expire_due(m_id, p_today, p_now);
+    END IF;
+    m_stamps := m_stamps + p_stamps;
+    m_qualifying := m_qualifying + p_stamps;
     INSERT INTO loyalty_award (membership_id, store_id, number_of_stamps, stamps_remaining,
                                expiration_date, status, notes, require_email_notification,
                                created_at)
-    VALUES (m.id, p_store, p_stamps, p_stamps, p_expiration, 1, p_notes, p_notify, p_now)
+    VALUES (m_id, p_store, p_stamps, p_stamps, p_expiration, 1, p_notes, p_notify, p_now)
     RETURNING loyalty_award.id INTO award_id;
     INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
-    VALUES (m.id, award_id, NULL, 1, p_stamps, p_now);
-    v_previous_level := m.level_id;
-    m.level_id := stamps_level_for(p_merchant, m.qualifying_stamps);
-    IF m.level_id <> v_previous_level THEN  -- rare: only an award that crosses a threshold
-        PERFORM stamps_level_change_record(m.id, v_previous_level, m.level_id, award_id, p_now);
+    VALUES (m_id, award_id, NULL, 1, p_stamps, p_now);
+    -- The level the qualifying stamps reach (stamps_cancel has the same rule)
+    SELECT l.id, l.number, l.name INTO m_level_id, m_level_number, m_level_name
+      FROM loyalty_level l WHERE l.merchant_id = p_merchant
+     ORDER BY l.minimum_qualifying_stamps <= m_qualifying DESC,
+              abs(m_qualifying - l.minimum_qualifying_stamps)
+     LIMIT 1;
+    IF m_level_id <> v_previous_level THEN  -- rare: only an award that crosses a threshold
+        PERFORM stamps_level_change_record(m_id, v_previous_level, m_level_id, award_id, p_now);
     END IF;
     UPDATE loyalty_membership
-       SET stamps = m.stamps, qualifying_stamps = m.qualifying_stamps, level_id = m.level_id
-     WHERE id = m.id;
-    IF p_notify AND m.email IS NOT NULL THEN
+       SET stamps = m_stamps, qualifying_stamps = m_qualifying, level_id = m_level_id
+     WHERE id = m_id;
+    IF p_notify AND m_email IS NOT NULL THEN
         INSERT INTO loyalty_emailoutbox (membership_id, award_id, recipient, stamps_after,
                                          status, attempts, last_error, created_at,
                                          next_attempt_at)
-        VALUES (m.id, award_id, m.email, m.stamps, 1, 0, '', p_now, p_now);
+        VALUES (m_id, award_id, m_email, m_stamps, 1, 0, '', p_now, p_now);
     END IF;
-    SELECT * INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
-                  m_level_number, m_level_name, m_referral_code, m_created_at
-      FROM stamps_member_view(m);
 END $$;
 
 -- Spends from the soonest-expiring lots; a redemption passes its reward, whose minimum
@@ -130,33 +128,42 @@ CREATE OR REPLACE FUNCTION stamps_spend(
     OUT deduction_id bigint, OUT redemption_id bigint
 ) LANGUAGE plpgsql AS $$
 DECLARE
-    m loyalty_membership%ROWTYPE;
+    v_blocked boolean;
     v_threshold bigint;
+    v_due bigint;
     v_need integer := p_stamps;
     v_take integer;
     lot record;
 BEGIN
-    SELECT * INTO m FROM loyalty_membership
-     WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
+    SELECT id, email, member_id, name, stamps, qualifying_stamps, level_id, referral_code,
+           created_at, is_blocked
+      INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
+           m_referral_code, m_created_at, v_blocked
+      FROM loyalty_membership WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
     IF NOT FOUND THEN refusal := 'user_not_found'; RETURN; END IF;
-    IF m.is_blocked THEN refusal := 'membership_blocked'; RETURN; END IF;
-    SELECT minimum_qualifying_stamps INTO v_threshold FROM loyalty_level WHERE id = m.level_id;
+    IF v_blocked THEN refusal := 'membership_blocked'; RETURN; END IF;
+    SELECT minimum_qualifying_stamps, number, name INTO v_threshold, m_level_number, m_level_name
+      FROM loyalty_level WHERE id = m_level_id;
     IF v_threshold < p_level_threshold THEN refusal := 'level_not_reached'; RETURN; END IF;
-    IF m.stamps - stamps_due_total(m.id, p_today) < p_stamps THEN
-        refusal := 'insufficient_stamps'; RETURN;
-    END IF;
+    SELECT coalesce(sum(stamps_remaining), 0)::bigint INTO v_due FROM loyalty_award
+     WHERE membership_id = m_id AND status = 1 AND stamps_remaining > 0
+       AND expiration_date < p_today;  -- what stamps_expire_due writes off below
+    IF m_stamps - v_due < p_stamps THEN refusal := 'insufficient_stamps'; RETURN; END IF;
     IF p_limited_stock THEN
         UPDATE redemptions_reward SET stock = stock - 1 WHERE id = p_reward AND stock > 0;
         IF NOT FOUND THEN refusal := 'out_of_stock'; RETURN; END IF;
     END IF;
 
-    m.stamps := m.stamps + stamps_expire_due(m.id, p_today, p_now) - p_stamps;
+    IF v_due > 0 THEN
+        m_stamps := m_stamps + stamps_expire_due(m_id, p_today, p_now);
+    END IF;
+    m_stamps := m_stamps - p_stamps;
     INSERT INTO loyalty_stampsdeduction (membership_id, stamps, notes, purpose, status, created_at)
-    VALUES (m.id, p_stamps, p_notes, p_purpose, 1, p_now)
+    VALUES (m_id, p_stamps, p_notes, p_purpose, 1, p_now)
     RETURNING id INTO deduction_id;
     FOR lot IN
         SELECT id, stamps_remaining FROM loyalty_award
-         WHERE loyalty_award.membership_id = m.id AND status = 1 AND stamps_remaining > 0
+         WHERE loyalty_award.membership_id = m_id AND status = 1 AND stamps_remaining > 0
            AND expiration_date >= p_today
          ORDER BY expiration_date, id
     LOOP
@@ -164,20 +171,17 @@ BEGIN
         UPDATE loyalty_award SET stamps_remaining = stamps_remaining - v_take WHERE id = lot.id;
         INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta,
                                          created_at)
-        VALUES (m.id, lot.id, deduction_id, 3, -v_take, p_now);
+        VALUES (m_id, lot.id, deduction_id, 3, -v_take, p_now);
         v_need := v_need - v_take;
         EXIT WHEN v_need = 0;
     END LOOP;
-    UPDATE loyalty_membership SET stamps = m.stamps WHERE id = m.id;
+    UPDATE loyalty_membership SET stamps = m_stamps WHERE id = m_id;
     IF p_reward IS NOT NULL THEN
         INSERT INTO redemptions_redemption (membership_id, reward_id, store_id, deduction_id,
                                             stamps_used, status, invoice_number, created_at)
-        VALUES (m.id, p_reward, p_store, deduction_id, p_stamps, 1, p_invoice, p_now)
+        VALUES (m_id, p_reward, p_store, deduction_id, p_stamps, 1, p_invoice, p_now)
         RETURNING id INTO redemption_id;
     END IF;
-    SELECT * INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
-                  m_level_number, m_level_name, m_referral_code, m_created_at
-      FROM stamps_member_view(m);
 END $$;
 
 -- A redemption in one round trip: the store, the reward, its window and stores are checked
@@ -245,52 +249,47 @@ CREATE OR REPLACE FUNCTION stamps_cancel(
     OUT number_of_stamps integer, OUT store_id bigint, OUT expiration_date date
 ) LANGUAGE plpgsql AS $$
 DECLARE
-    m loyalty_membership%ROWTYPE;
     a loyalty_award%ROWTYPE;
     v_previous_level bigint;
 BEGIN
-    SELECT * INTO m FROM loyalty_membership
-     WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
+    SELECT id, email, member_id, name, stamps, qualifying_stamps, level_id, referral_code,
+           created_at
+      INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, v_previous_level,
+           m_referral_code, m_created_at
+      FROM loyalty_membership WHERE id = stamps_find_member(p_merchant, p_user) FOR UPDATE;
     IF NOT FOUND THEN refusal := 'user_not_found'; RETURN; END IF;
-    SELECT * INTO a FROM loyalty_award WHERE id = p_award AND membership_id = m.id;
+    SELECT * INTO a FROM loyalty_award WHERE id = p_award AND membership_id = m_id;
     IF NOT FOUND THEN refusal := 'award_not_found'; RETURN; END IF;
     IF a.status = 2 THEN refusal := 'award_canceled'; RETURN; END IF;
     IF a.status = 3 OR a.expiration_date < p_today THEN refusal := 'award_expired'; RETURN; END IF;
     IF a.stamps_remaining < a.number_of_stamps THEN refusal := 'spent_from_lot'; RETURN; END IF;
 
-    m.stamps := m.stamps + stamps_expire_due(m.id, p_today, p_now) - a.number_of_stamps;
-    m.qualifying_stamps := m.qualifying_stamps - a.number_of_stamps;
+    IF EXISTS (SELECT 1 FROM loyalty_award  -- rare: a lot past its date, not yet written off
+                WHERE membership_id = m_id AND status = 1 AND stamps_remaining > 0
+                  AND loyalty_award.expiration_date < p_today) THEN
+        m_stamps := m_stamps + stamps_expire_due(m_id, p_today, p_now);
+    END IF;
+    m_stamps := m_stamps - a.number_of_stamps;
+    m_qualifying := m_qualifying - a.number_of_stamps;
     UPDATE loyalty_award SET stamps_remaining = 0, status = 2, canceled_at = p_now
      WHERE id = a.id;
     INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
-    VALUES (m.id, a.id, NULL, 2, -a.number_of_stamps, p_now);
-    v_previous_level := m.level_id;
-    m.level_id := stamps_level_for(p_merchant, m.qualifying_stamps);
-    IF m.level_id <> v_previous_level THEN  -- rare: only a cancel that drops below a threshold
-        PERFORM stamps_level_change_record(m.id, v_previous_level, m.level_id, a.id, p_now);
+    VALUES (m_id, a.id, NULL, 2, -a.number_of_stamps, p_now);
+    -- The level the qualifying stamps reach (stamps_award has the same rule)
+    SELECT l.id, l.number, l.name INTO m_level_id, m_level_number, m_level_name
+      FROM loyalty_level l WHERE l.merchant_id = p_merchant
+     ORDER BY l.minimum_qualifying_stamps <= m_qualifying DESC,
+              abs(m_qualifying - l.minimum_qualifying_stamps)
+     LIMIT 1;
+    IF m_level_id <> v_previous_level THEN  -- rare: only a cancel that drops below a threshold
+        PERFORM stamps_level_change_record(m_id, v_previous_level, m_level_id, a.id, p_now);
     END IF;
     UPDATE loyalty_membership
-       SET stamps = m.stamps, qualifying_stamps = m.qualifying_stamps, level_id = m.level_id
-     WHERE id = m.id;
+       SET stamps = m_stamps, qualifying_stamps = m_qualifying, level_id = m_level_id
+     WHERE id = m_id;
     number_of_stamps := a.number_of_stamps;
     store_id := a.store_id;
     expiration_date := a.expiration_date;
-    SELECT * INTO m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id,
-                  m_level_number, m_level_name, m_referral_code, m_created_at
-      FROM stamps_member_view(m);
-END $$;
-
--- The highest level the qualifying stamps reach, else the lowest (loyalty/levels.py).
-CREATE OR REPLACE FUNCTION stamps_level_for(p_merchant bigint, p_qualifying bigint)
-RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-DECLARE v_level bigint;
-BEGIN
-    SELECT id INTO v_level FROM loyalty_level
-     WHERE merchant_id = p_merchant
-     ORDER BY minimum_qualifying_stamps <= p_qualifying DESC,
-              abs(p_qualifying - minimum_qualifying_stamps)
-     LIMIT 1;
-    RETURN v_level;
 END $$;
 
 -- Records a member's move between levels (loyalty.models.LevelChange); the callers call it
