@@ -1,0 +1,95 @@
+"""The database itself refuses an impossible lot or ledger entry, whatever code writes it
+(on both backends). Each rule: the rows it must accept, then the rows it must refuse."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry
+from tests.factories import award_stamps, deduct_stamps
+
+pytestmark = pytest.mark.django_db
+
+AWARD, CANCEL, SPEND, REDRAW, EXPIRY, REFUND = (
+    EntryKind.AWARD,
+    EntryKind.AWARD_CANCEL,
+    EntryKind.SPEND,
+    EntryKind.REDRAW,
+    EntryKind.EXPIRY,
+    EntryKind.REFUND,
+)
+NAMES_A_DEDUCTION = {SPEND, REDRAW, REFUND}
+ADDS = {AWARD, REFUND}
+TAKES = {CANCEL, SPEND, EXPIRY}
+
+
+@pytest.fixture
+def lot(tenant):
+    award = award_stamps(tenant.member, 5, store=tenant.store)
+    deduction = deduct_stamps(tenant.member, 1)
+    return award, deduction
+
+
+def entry(lot, kind: int, delta: int, *, with_deduction: bool) -> None:
+    award, deduction = lot
+    with transaction.atomic():
+        LedgerEntry.objects.create(
+            membership_id=award.membership_id,
+            award=award,
+            deduction=deduction if with_deduction else None,
+            kind=kind,
+            delta=delta,
+            created_at=timezone.now(),
+        )
+
+
+def refused(write) -> bool:
+    try:
+        write()
+    except IntegrityError:
+        return True
+    return False
+
+
+def allowed_sign(kind: int, delta: int) -> bool:
+    return delta != 0 and (kind == REDRAW or (delta > 0) == (kind in ADDS))
+
+
+class TestLedgerEntries:
+    @pytest.mark.parametrize("kind", list(EntryKind))
+    @pytest.mark.parametrize("delta", [-2, 0, 3])
+    @pytest.mark.parametrize("with_deduction", [True, False])
+    def test_kind_sign_and_deduction_agree(self, lot, kind, delta, with_deduction):
+        possible = allowed_sign(kind, delta) and with_deduction == (kind in NAMES_A_DEDUCTION)
+
+        assert refused(lambda: entry(lot, kind, delta, with_deduction=with_deduction)) != possible
+
+    @pytest.mark.parametrize("kind", [0, 7, -1])
+    def test_an_unknown_kind_is_refused(self, lot, kind):
+        assert refused(lambda: entry(lot, kind, 1, with_deduction=False))
+        assert refused(lambda: entry(lot, kind, -1, with_deduction=True))
+
+
+class TestLots:
+    def lot_update(self, award: Award, **values) -> None:
+        with transaction.atomic():
+            Award.objects.filter(pk=award.pk).update(**values)
+
+    @pytest.mark.parametrize(
+        ("values", "possible"),
+        [
+            ({"stamps_remaining": 0}, True),
+            ({"stamps_remaining": 5}, True),
+            ({"stamps_remaining": -1}, False),
+            ({"stamps_remaining": 6}, False),
+            ({"number_of_stamps": 0, "stamps_remaining": 0}, False),
+            ({"number_of_stamps": -3, "stamps_remaining": -3}, False),
+            ({"status": AwardStatus.CANCELED, "stamps_remaining": 0}, True),
+            ({"status": AwardStatus.CANCELED}, False),
+            ({"status": AwardStatus.EXPIRED}, False),
+        ],
+    )
+    def test_a_lot_stays_within_its_size_and_closed_lots_are_empty(self, lot, values, possible):
+        award, _ = lot
+
+        assert refused(lambda: self.lot_update(award, **values)) != possible
