@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', [1, 2, 3, 4, 5, 6])), name='entry_kind_known'),
+            constraint=models.CheckConstraint(condition=models.Q(('kind__range', (1, 6))), name='entry_kind_known'),
         ),
         migrations.AddConstraint(
             model_name='ledgerentry',
