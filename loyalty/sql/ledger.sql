@@ -33,7 +33,7 @@ RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE v_expired bigint;
 BEGIN
     IF stamps_due_total(p_membership, p_today) = 0 THEN
-        RETURN 0;  -- the usual case: nothing past its date
+        RETURN 0;  -- nothing past its date (the hot-path callers check before calling)
     END IF;
     WITH due AS (
         SELECT id, stamps_remaining FROM loyalty_award
