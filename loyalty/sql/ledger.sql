@@ -28,13 +28,12 @@ END $$;
 
 -- Writes off what is left of the member's lots past their date; the caller holds the
 -- membership row lock and adds the returned (negative) change to the cached balance.
+-- Called only when a lot is due: the callers check first, in their own query, because a
+-- nested call costs as much as the query it would save.
 CREATE OR REPLACE FUNCTION stamps_expire_due(p_membership bigint, p_today date, p_now timestamptz)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE v_expired bigint;
 BEGIN
-    IF stamps_due_total(p_membership, p_today) = 0 THEN
-        RETURN 0;  -- nothing past its date (the hot-path callers check before calling)
-    END IF;
     WITH due AS (
         SELECT id, stamps_remaining FROM loyalty_award
          WHERE membership_id = p_membership AND status = 1 AND stamps_remaining > 0
@@ -48,16 +47,6 @@ BEGIN
     )
     SELECT -coalesce(sum(stamps_remaining), 0)::bigint INTO v_expired FROM due;
     RETURN v_expired;
-END $$;
-
-CREATE OR REPLACE FUNCTION stamps_due_total(p_membership bigint, p_today date)
-RETURNS bigint LANGUAGE plpgsql STABLE AS $$
-DECLARE v_due bigint;
-BEGIN
-    SELECT coalesce(sum(stamps_remaining), 0)::bigint INTO v_due FROM loyalty_award
-     WHERE membership_id = p_membership AND status = 1 AND stamps_remaining > 0
-       AND expiration_date < p_today;
-    RETURN v_due;
 END $$;
 
 CREATE OR REPLACE FUNCTION stamps_award(
