@@ -11,15 +11,14 @@ would have to judge, such as a bad key or a disallowed host) goes to Django unch
 makes that answer. tests/test_wsgi_lane.py sends requests down both and compares them."""
 
 import io
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import close_caches
-from django.core.handlers.base import reset_urlconf
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
-from django.db import close_old_connections, reset_queries
+from django.core.signals import setting_changed
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.middleware.security import SecurityMiddleware
@@ -28,6 +27,7 @@ from django.utils.log import log_response
 
 from stamps_server.authentication import ApiClient
 from stamps_server.fast_lane import JSON, fast_answer, fast_lane_caller
+from stamps_server.housekeeping import ON_REQUEST_FINISHED, ON_REQUEST_STARTED
 
 if TYPE_CHECKING:
     from stamps_server.api import StampsApiView
@@ -45,15 +45,46 @@ class LaneRequest:
         return self.secure
 
 
-# The receivers Django connects to request_started and request_finished, called directly:
-# dispatching the two signals costs a tenth of an award's Python. A receiver connected to
-# them later would have to be added here; tests/test_wsgi_stacks.py fails until it is.
-ON_REQUEST_STARTED = (reset_queries, close_old_connections)
-ON_REQUEST_FINISHED = (close_old_connections, close_caches, reset_urlconf)
-
 _security = SecurityMiddleware(lambda request: HttpResponse())
 _routes: dict[str, "StampsApiView | None"] = {}
 MAX_ROUTES_REMEMBERED = 256  # paths are the client's to choose; the endpoints are few
+MAX_HOSTS_REMEMBERED = 64  # so are Host headers
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """The settings the lane reads for every request, read once: a settings attribute costs
+    a Python call (LazySettings), and a dozen of them a tenth of the lane's own work."""
+
+    https_required: bool
+    max_body_bytes: int
+    proxy_ssl_header: tuple[str, str] | None
+    hosts_judged_here: bool  # Django's Host check needs no request (see host_allowed)
+    allowed_hosts: tuple[str, ...]
+
+
+@cache
+def lane_settings() -> LaneSettings:
+    return LaneSettings(
+        https_required=settings.STAMPS_REQUIRE_HTTPS or settings.SECURE_SSL_REDIRECT,
+        max_body_bytes=settings.STAMPS_MAX_BODY_BYTES,
+        proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER,
+        hosts_judged_here=bool(
+            settings.ALLOWED_HOSTS
+            and not settings.USE_X_FORWARDED_HOST
+            and not settings.DISALLOWED_USER_AGENTS
+        ),
+        allowed_hosts=tuple(settings.ALLOWED_HOSTS),
+    )
+
+
+def settings_forget(**kwargs: Any) -> None:
+    """Settings only change at run time in tests (override_settings), which say so."""
+    lane_settings.cache_clear()
+    host_allowed.cache_clear()
+
+
+setting_changed.connect(settings_forget)
 
 
 def answer(environ: dict[str, Any]) -> Answer | None:
@@ -85,10 +116,10 @@ def lane_request(environ: dict[str, Any]) -> tuple["StampsApiView", ApiClient, A
     endpoint = lane_endpoint(environ)
     if endpoint is None:
         return None
-    if not is_secure(environ) and (settings.STAMPS_REQUIRE_HTTPS or settings.SECURE_SSL_REDIRECT):
+    if lane_settings().https_required and not is_secure(environ):
         return None
     length = content_length(environ)
-    if length is None or length > settings.STAMPS_MAX_BODY_BYTES:
+    if length is None or length > lane_settings().max_body_bytes:
         return None
     raw = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(raw)  # still there for Django if the lane steps aside
@@ -107,7 +138,7 @@ def lane_endpoint(environ: dict[str, Any]) -> "StampsApiView | None":
     endpoint = lane_route(environ.get("PATH_INFO", ""))
     if endpoint is None:
         return None
-    if settings.DISALLOWED_USER_AGENTS or not host_allowed(environ):
+    if not host_allowed(environ.get("HTTP_HOST")):
         return None
     return endpoint
 
@@ -125,19 +156,22 @@ def lane_route(path: str) -> "StampsApiView | None":
     return endpoint
 
 
-def host_allowed(environ: dict[str, Any]) -> bool:
-    """Django's own Host check, where it can answer without a request; else leave it to it."""
-    host = environ.get("HTTP_HOST")
-    if not host or settings.USE_X_FORWARDED_HOST or not settings.ALLOWED_HOSTS:
+@lru_cache(maxsize=MAX_HOSTS_REMEMBERED)
+def host_allowed(host: str | None) -> bool:
+    """Django's own Host check, where it can answer without a request; else leave it to it.
+    Remembered: every till sends the same Host."""
+    lane = lane_settings()
+    if not host or not lane.hosts_judged_here:
         return False
     domain, _ = split_domain_port(host)
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+    return bool(domain) and validate_host(domain, lane.allowed_hosts)
 
 
 def is_secure(environ: dict[str, Any]) -> bool:
     """HttpRequest.is_secure() from the environ."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+    proxy_ssl_header = lane_settings().proxy_ssl_header
+    if proxy_ssl_header:
+        header, secure_value = proxy_ssl_header
         value = environ.get(header)
         if value is not None:
             return value.split(",", 1)[0].strip() == secure_value

@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, reset_queries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,11 +33,12 @@ Answer = tuple[str, list[tuple[str, str]], bytes]
 @pytest.fixture(autouse=True)
 def connection_kept_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As Django's test client does: the test's transaction must outlive each request."""
-    for lane_receivers in ("ON_REQUEST_STARTED", "ON_REQUEST_FINISHED"):
-        kept = tuple(
-            r for r in getattr(wsgi_lane, lane_receivers) if r is not close_old_connections
-        )
-        monkeypatch.setattr(wsgi_lane, lane_receivers, kept)
+    monkeypatch.setattr(wsgi_lane, "ON_REQUEST_STARTED", (reset_queries,))
+    monkeypatch.setattr(
+        wsgi_lane,
+        "ON_REQUEST_FINISHED",
+        tuple(r for r in wsgi_lane.ON_REQUEST_FINISHED if r is not close_old_connections),
+    )
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield

@@ -1,14 +1,19 @@
 """API calls take the lean middleware stack (stamps_server/wsgi.py), the admin the full one;
 what the API still needs from middleware keeps working."""
 
+import time
 from typing import Any
+from unittest import mock
 
 import orjson
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
+from django.db import DEFAULT_DB_ALIAS, connections
 
-from stamps_server import wsgi_lane
+from stamps_server import housekeeping, wsgi_lane
 from tests.conftest import Tenant, make_tenant
 from tests.wsgi_call import wsgi_call
 
@@ -80,11 +85,49 @@ def test_the_wsgi_lane_calls_every_receiver_of_the_request_signals() -> None:
         sync, asynchronous = signal._live_receivers(WSGIHandler)
         return [*sync, *asynchronous]
 
+    def covered(lane_receivers: tuple[Any, ...]) -> set[Any]:
+        return {r for lane in lane_receivers for r in housekeeping.STANDS_IN_FOR.get(lane, [lane])}
+
     # (as sets: a test that disconnects and reconnects one changes the order, nothing else)
-    assert set(receivers(request_started)) == set(wsgi_lane.ON_REQUEST_STARTED)
-    assert set(receivers(request_finished)) == set(wsgi_lane.ON_REQUEST_FINISHED)
+    assert set(receivers(request_started)) == covered(wsgi_lane.ON_REQUEST_STARTED)
+    assert set(receivers(request_finished)) == covered(wsgi_lane.ON_REQUEST_FINISHED)
 
 
 def test_an_award_through_the_lane_leaves_the_connection_usable(tenant: Tenant) -> None:
     assert award(tenant).status == 200  # the lane, with Django's real connection housekeeping
     assert award(tenant).status == 200
+
+
+def test_the_lane_drops_a_connection_past_its_age_and_clears_the_query_log(
+    tenant: Tenant,
+) -> None:
+    assert award(tenant).status == 200
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.queries_log.append({"sql": "SELECT 1", "time": "0.000"})
+    wrapper.close_at = time.monotonic() - 1  # CONN_MAX_AGE ran out
+
+    # (spied: SQLite's in-memory test database ignores close())
+    with mock.patch.object(wrapper, "close", wraps=wrapper.close) as close:
+        housekeeping.connections_at_request_start()
+
+    close.assert_called_once_with()
+    assert not wrapper.queries_log
+    assert award(tenant).status == 200  # and opens a new one
+
+
+class ClosingCache(LocMemCache):
+    closed = 0
+
+    def close(self, **kwargs: Any) -> None:
+        ClosingCache.closed += 1
+
+
+def test_the_lane_closes_a_cache_whose_backend_closes(tenant: Tenant, settings: Any) -> None:
+    assert not housekeeping.some_cache_closes()  # locmem: nothing to close, nothing called
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.ClosingCache"}}
+    caches["default"].get("anything")  # close_caches closes the caches in use
+    closed_before = ClosingCache.closed
+
+    assert award(tenant).status == 200
+
+    assert ClosingCache.closed == closed_before + 1
