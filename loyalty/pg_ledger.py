@@ -51,11 +51,27 @@ def refusal_raise(code: str, detail: str | None = None) -> None:
     raise known.get(code) or RefusedByLedger(code, detail)
 
 
-def call(function: str, arguments: list[object], *, refusal_columns: int = 1) -> tuple:
-    """One ledger function, one round trip. Its first column is the refusal code (NULL when
-    it applied); with refusal_columns=2 the second is the refusal's detail."""
+# The member's columns every ledger function returns, in this order (loyalty/sql/ledger.sql).
+MEMBER_COLUMNS = (
+    "m_id, m_email, m_member_id, m_name, m_stamps, m_qualifying, m_level_id, m_level_number,"
+    " m_level_name, m_referral_code, m_created_at"
+)
+# What the answers of an award, a cancel and a redemption read of the member (its id,
+# balance and level): fetching only these spares a fifth of the call's Python (the rest are
+# text and a timestamp for psycopg to load). The others load on first access, if anything
+# asks for them (the admin's messages), as deferred fields do.
+MEMBER_SUMMARY_COLUMNS = "m_id, m_stamps, m_qualifying, m_level_id, m_level_number, m_level_name"
+
+
+def call(
+    function: str, arguments: list[object], columns: str, *, refusal_columns: int = 1
+) -> tuple:
+    """One ledger function, one round trip, for the columns named after the refusal: the
+    first column is the refusal code (NULL when it applied); with refusal_columns=2 the
+    second is the refusal's detail."""
     placeholders = ", ".join(["%s"] * len(arguments))
-    row = one_row(f"SELECT * FROM {function}({placeholders})", arguments)
+    refusal = "refusal, refusal_detail" if refusal_columns == 2 else "refusal"
+    row = one_row(f"SELECT {refusal}, {columns} FROM {function}({placeholders})", arguments)
     assert row is not None  # a function call returns its row
     if row[0] is not None:
         refusal_raise(*row[:refusal_columns])
@@ -82,8 +98,8 @@ def loaded(model: type[M], related: dict[str, Model], **values: Any) -> M:
 
 
 def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership:
-    """The member as a ledger function returned them; `known` adds what the call itself
-    proves (an award or a spend refuses a blocked member, a cancel does not)."""
+    """The member as a ledger function returned them (MEMBER_COLUMNS); `known` adds what the
+    call itself proves (an award or a spend refuses a blocked member, a cancel does not)."""
     (
         pk,
         email,
@@ -97,6 +113,21 @@ def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership
         referral_code,
         created_at,
     ) = view
+    return membership_summary_from(
+        merchant,
+        (pk, stamps, qualifying, level_id, level_number, level_name),
+        email=email,
+        member_id=member_id,
+        name=name,
+        referral_code=referral_code,
+        created_at=created_at,
+        **known,
+    )
+
+
+def membership_summary_from(merchant: Merchant, summary: tuple, **known: Any) -> Membership:
+    """The member from MEMBER_SUMMARY_COLUMNS; its other fields load on first access."""
+    pk, stamps, qualifying, level_id, level_number, level_name = summary
     level = loaded(
         Level,
         {"merchant": merchant},
@@ -108,13 +139,8 @@ def membership_from(merchant: Merchant, view: tuple, **known: Any) -> Membership
         Membership,
         {"merchant": merchant, "level": level},
         id=pk,
-        email=email,
-        member_id=member_id,
-        name=name,
         stamps=stamps,
         qualifying_stamps=qualifying,
-        referral_code=referral_code,
-        created_at=created_at,
         **known,
     )
 
@@ -143,8 +169,9 @@ def award_create(
             local_date(now),
             now,
         ],
+        f"{MEMBER_SUMMARY_COLUMNS}, award_id",
     )
-    membership = membership_from(merchant, tuple(member), is_blocked=False)
+    membership = membership_summary_from(merchant, tuple(member), is_blocked=False)
     return loaded(
         Award,
         {"membership": membership},
@@ -165,9 +192,11 @@ def award_cancel(*, merchant: Merchant, user: str, award_id: int, now: datetime)
     """Cancels a whole lot; refuses 'spent_from_lot' (having written nothing) when stamps
     were spent from it, for loyalty/ledger.py to re-draw."""
     *member, number_of_stamps, store_id, expiration_date = call(
-        "stamps_cancel", [merchant.pk, user, award_id, local_date(now), now]
+        "stamps_cancel",
+        [merchant.pk, user, award_id, local_date(now), now],
+        f"{MEMBER_SUMMARY_COLUMNS}, number_of_stamps, store_id, expiration_date",
     )
-    membership = membership_from(merchant, tuple(member))
+    membership = membership_summary_from(merchant, tuple(member))
     return loaded(
         Award,
         {"membership": membership},
@@ -203,6 +232,7 @@ def stamps_spend(
             now,
             *no_reward,
         ],
+        f"{MEMBER_COLUMNS}, deduction_id, redemption_id",
     )
     membership = membership_from(merchant, tuple(member), is_blocked=False)
     return loaded(
@@ -240,10 +270,11 @@ def redeem(
     *member, deduction_id, redemption_id, reward_name, stamps_used, notes = call(
         "stamps_redeem",
         [merchant.pk, user, store_id, reward_id, invoice_number, local_date(now), now],
+        f"{MEMBER_SUMMARY_COLUMNS}, deduction_id, redemption_id, reward_name, stamps_used, notes",
         refusal_columns=2,
     )
     return Redeemed(
-        membership=membership_from(merchant, tuple(member), is_blocked=False),
+        membership=membership_summary_from(merchant, tuple(member), is_blocked=False),
         deduction_id=deduction_id,
         redemption_id=redemption_id,
         reward_name=reward_name,

@@ -4,6 +4,7 @@
 import pytest
 from django.db import connection
 
+from loyalty.pg_ledger import MEMBER_SUMMARY_COLUMNS
 from tests.factories import RewardFactory, award_stamps
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -76,5 +77,6 @@ class TestPreparedStatements:
             cursor.execute("SELECT statement FROM pg_prepared_statements")
             statements = [row[0] for row in cursor.fetchall()]
         assert [s for s in statements if "stamps_award" in s] == [
-            "SELECT * FROM stamps_award($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            f"SELECT refusal, {MEMBER_SUMMARY_COLUMNS}, award_id"
+            " FROM stamps_award($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ]
