@@ -48,9 +48,13 @@ def caches_setting_forget(**kwargs: Any) -> None:
 setting_changed.connect(caches_setting_forget)
 
 ON_REQUEST_STARTED = (connections_at_request_start,)
-ON_REQUEST_FINISHED = (close_old_connections, caches_closed, reset_urlconf)
+ON_REQUEST_FINISHED = (close_old_connections, caches_closed)
 # Django's receivers each of the lane's stands in for (any other stands for itself).
 STANDS_IN_FOR = {
     connections_at_request_start: (reset_queries, close_old_connections),
     caches_closed: (close_caches,),
 }
+# Django's receivers the lane has no work for: reset_urlconf drops the urlconf that Django's
+# handler sets as each of its requests starts; the lane sets none (and asking asgiref's
+# Local whether one is set, to find it is not, costs a raised and caught AttributeError).
+NOTHING_TO_DO_ON_THE_LANE = (reset_urlconf,)

@@ -191,12 +191,14 @@ def wsgi_answer(response: HttpResponse, *, secure: bool) -> Answer:
     every answer: SecurityMiddleware's headers (where the response has none of its own) and
     Content-Length, as CommonMiddleware sets it."""
     content = response.content
-    headers = [
-        *response.items(),
-        *((name, value) for name, value in security_headers(secure) if name not in response),
+    headers = list(response.items())
+    # (a set: asking the response, a miss costs a KeyError raised and caught)
+    present = {name.lower() for name, _ in headers}
+    headers += [
+        *((name, value) for name, value in security_headers(secure) if name.lower() not in present),
         *(("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()),
     ]
-    if "Content-Length" not in response:
+    if "content-length" not in present:
         headers.append(("Content-Length", str(len(content))))
     return f"{response.status_code} {response.reason_phrase}", headers, content
 

@@ -12,6 +12,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.urls import get_urlconf
 
 from stamps_server import housekeeping, wsgi_lane
 from tests.conftest import Tenant, make_tenant
@@ -90,7 +91,19 @@ def test_the_wsgi_lane_calls_every_receiver_of_the_request_signals() -> None:
 
     # (as sets: a test that disconnects and reconnects one changes the order, nothing else)
     assert set(receivers(request_started)) == covered(wsgi_lane.ON_REQUEST_STARTED)
-    assert set(receivers(request_finished)) == covered(wsgi_lane.ON_REQUEST_FINISHED)
+    assert set(receivers(request_finished)) == covered(wsgi_lane.ON_REQUEST_FINISHED) | set(
+        housekeeping.NOTHING_TO_DO_ON_THE_LANE
+    )
+
+
+def test_neither_stack_leaves_a_urlconf_set(tenant: Tenant) -> None:
+    """Why the lane need not reset one (housekeeping.NOTHING_TO_DO_ON_THE_LANE)."""
+    assert wsgi_call("GET", "/admin/login/").status == 200  # Django's handler sets one
+    assert get_urlconf() is None  # and drops it when the request finishes
+
+    assert award(tenant).status == 200
+
+    assert get_urlconf() is None
 
 
 def test_an_award_through_the_lane_leaves_the_connection_usable(tenant: Tenant) -> None:
