@@ -116,10 +116,11 @@ def lane_request(environ: dict[str, Any]) -> tuple["StampsApiView", ApiClient, A
     endpoint = lane_endpoint(environ)
     if endpoint is None:
         return None
-    if lane_settings().https_required and not is_secure(environ):
+    lane = lane_settings()
+    if lane.https_required and not is_secure(environ):
         return None
     length = content_length(environ)
-    if length is None or length > lane_settings().max_body_bytes:
+    if length is None or length > lane.max_body_bytes:
         return None
     raw = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(raw)  # still there for Django if the lane steps aside
