@@ -2,11 +2,13 @@
 (on both backends). Each rule: the rows it must accept, then the rows it must refuse."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry
-from tests.factories import award_stamps, deduct_stamps
+from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry, Membership, StampsDeduction
+from redemptions.models import Redemption
+from redemptions.services import redemption_create
+from tests.factories import RewardFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,74 @@ class TestLots:
         award, _ = lot
 
         assert refused(lambda: self.lot_update(award, **values)) != possible
+
+
+def update_refused(model, pk: int, **values) -> bool:
+    def write() -> None:
+        with transaction.atomic():
+            model.objects.filter(pk=pk).update(**values)
+
+    return refused(write)
+
+
+class TestMembers:
+    @pytest.mark.parametrize(
+        ("values", "possible"),
+        [
+            ({"stamps": 0, "qualifying_stamps": 0}, True),
+            ({"stamps": -1}, False),
+            ({"qualifying_stamps": -1}, False),
+            ({"gender": None}, True),
+            ({"gender": -1}, False),
+            ({"email": None}, True),
+            ({"email": "till@example.com"}, True),
+            ({"email": "Till@example.com"}, False),
+        ],
+    )
+    def test_balances_stay_whole_and_emails_lowercase(self, tenant, values, possible):
+        assert update_refused(Membership, tenant.member.pk, **values) != possible
+
+
+class TestSpends:
+    @pytest.mark.parametrize(("stamps", "possible"), [(1, True), (0, False), (-1, False)])
+    def test_a_deduction_takes_something(self, lot, stamps, possible):
+        _, deduction = lot
+
+        assert update_refused(StampsDeduction, deduction.pk, stamps=stamps) != possible
+
+    @pytest.mark.parametrize(("stamps_used", "possible"), [(1, True), (0, False)])
+    def test_a_redemption_costs_something(self, tenant, stamps_used, possible):
+        award_stamps(tenant.member, 10, store=tenant.store)
+        redemption = redemption_create(
+            merchant=tenant.merchant,
+            customer=tenant.member.email,
+            store_id=tenant.store.pk,
+            reward_id=RewardFactory(merchant=tenant.merchant).pk,
+            now=timezone.now(),
+        )
+
+        assert update_refused(Redemption, redemption.pk, stamps_used=stamps_used) != possible
+
+
+ROW_RULES = {
+    "loyalty_membership": "membership_rules",
+    "loyalty_award": "award_rules",
+    "loyalty_ledgerentry": "entry_rules",
+    "loyalty_stampsdeduction": "deduction_rules",
+    "redemptions_redemption": "redemption_rules",
+}
+
+
+def test_on_postgresql_each_ledger_table_has_its_rules_in_one_check(on_postgres):
+    """Django's own checks on these tables would be read back on every write (row_rules.sql)."""
+    if not on_postgres:
+        pytest.skip("PostgreSQL keeps the rules in functions; SQLite keeps the models' checks")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+            " WHERE contype = 'c' AND conrelid::regclass::text = ANY(%s)",
+            [list(ROW_RULES)],
+        )
+        checks = sorted(cursor.fetchall())
+
+    assert checks == sorted(ROW_RULES.items())
