@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
-# Instructions the server's Python spends per `stamps/add`, counted by callgrind, which a
-# noisy machine does not move: the WSGI application called in-process (no HTTP server),
-# PostgreSQL's side excluded (bench/pg_instructions.sh counts that). Runs
-# bench/inprocess_awards.py with 0 and with 300 awards after the same warm-up and prints
-# the difference per award. Needs the database and bench/results/run that `make bench`
-# leaves behind (DATABASE_URL as there) and valgrind.
+# Instructions the server's Python spends per request (`stamps/add` unless KIND says
+# otherwise), counted by callgrind, which a noisy machine does not move: the WSGI application
+# called in-process (no HTTP server), PostgreSQL's side excluded (bench/pg_instructions.sh
+# counts that). Runs bench/inprocess_requests.py with 0 and with COUNT requests after the
+# same warm-up and prints the difference per request. Needs the database and
+# bench/results/run that `make bench` leaves behind (DATABASE_URL as there) and valgrind.
 #
 #   BIN     the virtualenv's bin directory (.venv/bin)
-#   AWARDS  awards counted (300)
+#   KIND    add, deduct, redeem or cancel (add)
+#   COUNT   requests counted (300)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-.venv/bin}
-AWARDS=${AWARDS:-300}
+KIND=${KIND:-add}
+COUNT=${COUNT:-300}
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
 [ -f bench/results/run/seed.env ] || { echo "run make bench first (bench/results/run)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-count() { # N: instructions of the whole process making N awards after the warm-up
+count() { # N: instructions of the whole process making N requests after the warm-up
     # (a fixed hash seed: dict layouts, and so the count, stay the same from run to run)
     PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$1" \
-        "$BIN/python" bench/inprocess_awards.py "$1" 2>"$work/valgrind-$1.txt" ||
+        "$BIN/python" bench/inprocess_requests.py "$KIND" "$1" 2>"$work/valgrind-$1.txt" ||
         { cat "$work/valgrind-$1.txt" >&2; exit 1; }
     grep -oP 'Collected : \K[0-9]+' "$work/valgrind-$1.txt"
 }
 none=$(count 0)
-some=$(count "$AWARDS")
-echo "Python instructions per in-process award (callgrind): $(((some - none) / AWARDS))"
+some=$(count "$COUNT")
+echo "Python instructions per in-process $KIND (callgrind): $(((some - none) / COUNT))"
