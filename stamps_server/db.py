@@ -1,14 +1,21 @@
-"""Statements on the hot path, straight through psycopg.
+"""Statements on the hot path, straight through libpq.
 
-Django's cursor wrapper costs about a tenth of an award's Python; these skip it on PostgreSQL
-unless something watches the queries (DEBUG's query log, a test counting them, an execute
-wrapper), and then take Django's cursor like any query. Either way errors arrive as Django's
-database errors, and the statement runs in whatever transaction Django has open."""
+Django's cursor wrapper costs about a tenth of an award's Python, and psycopg's cursor (its
+query conversion, prepared-statement bookkeeping and the generator it waits on) a fifth more;
+on PostgreSQL these statements skip both unless something watches the queries (DEBUG's query
+log, a test counting them, an execute wrapper), and then take Django's cursor like any query.
+Either way errors arrive as Django's database errors, and the statement runs in whatever
+transaction Django has open."""
 
+from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import abc, errors, pq
+from psycopg.adapt import PyFormat, Transformer
 
 
 def one_row(query: str, arguments: list[Any]) -> tuple | None:
@@ -27,9 +34,85 @@ def _run(query: str, arguments: list[Any], *, fetch: bool) -> Any:
             cursor.execute(query, arguments)
             return cursor.fetchone() if fetch else None
     wrapper.ensure_connection()
+    connection = wrapper.connection
     with wrapper.wrap_database_errors:
-        # Bound by the server: Django's client-side quoting of every argument costs more
-        # than the extended protocol's extra message. Prepared at first use on the
-        # connection unless STAMPS_PREPARED_STATEMENTS is off (settings.py).
-        cursor = psycopg.Cursor(wrapper.connection).execute(query, arguments)
-        return cursor.fetchone() if fetch else None
+        if connection.prepare_threshold is None:  # STAMPS_PREPARED_STATEMENTS is off
+            unprepared = psycopg.Cursor(connection).execute(query, arguments)
+            return unprepared.fetchone() if fetch else None
+        return prepared_run(connection, query, arguments, fetch=fetch)
+
+
+@dataclass
+class Statements:
+    """What a connection has prepared: the name of each query's statement."""
+
+    transformer: abc.Transformer
+    names: dict[str, bytes] = field(default_factory=dict)
+
+
+_statements: "WeakKeyDictionary[psycopg.Connection, Statements]" = WeakKeyDictionary()
+_statement_numbers = count()  # names never reused, even after some were deallocated
+OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+
+
+def statements_of(connection: psycopg.Connection) -> Statements:
+    statements = _statements.get(connection)
+    if statements is None:
+        statements = _statements[connection] = Statements(Transformer(connection))
+    return statements
+
+
+def prepared_run(
+    connection: psycopg.Connection, query: str, arguments: list[Any], *, fetch: bool
+) -> tuple | None:
+    """The query run as the statement prepared for it on this connection (prepared now at
+    its first use), so PostgreSQL parses and plans it once per connection. The arguments go
+    as text and take the types the statement gives its parameters."""
+    statements = statements_of(connection)
+    params = statements.transformer.dump_sequence(arguments, [PyFormat.TEXT] * len(arguments))
+    with connection.lock:
+        name = statements.names.get(query) or statement_prepare(
+            connection, statements, query, len(arguments)
+        )
+        transaction_start(connection)
+        # (a None in params is a NULL, which libpq takes, whatever psycopg's hints say)
+        result = connection.pgconn.exec_prepared(name, params)  # type: ignore[arg-type]
+    if result.status not in OK:
+        if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+            statements.names.clear()  # deallocated behind our back: prepare them again
+        raise failure(connection, result)
+    if not fetch or not result.ntuples:
+        return None
+    statements.transformer.set_pgresult(result)
+    return statements.transformer.load_row(0, tuple)
+
+
+def statement_prepare(
+    connection: psycopg.Connection, statements: Statements, query: str, parameters: int
+) -> bytes:
+    name = f"stamps_{next(_statement_numbers)}".encode()
+    # psycopg's placeholders to PostgreSQL's: %s becomes $1, $2...; %% stays a percent sign
+    numbered = query % tuple(f"${number}" for number in range(1, parameters + 1))
+    result = connection.pgconn.prepare(name, numbered.encode(connection.info.encoding))
+    if result.status not in OK:
+        raise failure(connection, result)
+    statements.names[query] = name
+    return name
+
+
+def transaction_start(connection: psycopg.Connection) -> None:
+    """BEGIN, where psycopg's cursor would send it: outside autocommit (Django's atomic()),
+    before the transaction's first statement."""
+    if connection.autocommit or connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return
+    result = connection.pgconn.exec_(connection._get_tx_start_command())
+    if result.status not in OK:
+        raise failure(connection, result)
+
+
+def failure(connection: psycopg.Connection, result: pq.abc.PGresult) -> errors.Error:
+    """The error psycopg's cursor raises for a failed statement: a lost connection (its
+    result carries no SQLSTATE) is an OperationalError, as Django's handler expects."""
+    if connection.pgconn.status == pq.ConnStatus.BAD:
+        return errors.OperationalError(result.get_error_message(connection.info.encoding))
+    return errors.error_from_result(result, encoding=connection.info.encoding)
