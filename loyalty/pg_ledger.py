@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model
 from django.db.models.base import ModelState
 
@@ -22,7 +22,7 @@ from loyalty.models import (
     Merchant,
     StampsDeduction,
 )
-from stamps_server.db import one_row
+from stamps_server.db import default_connection, one_row
 from stamps_server.errors import DomainError
 
 
@@ -36,7 +36,7 @@ class RefusedByLedger(DomainError):
 
 
 def available() -> bool:
-    return connection.vendor == "postgresql"
+    return default_connection().vendor == "postgresql"
 
 
 def refusal_raise(code: str, detail: str | None = None) -> None:

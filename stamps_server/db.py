@@ -7,13 +7,17 @@ log, a test counting them, an execute wrapper), and then take Django's cursor li
 Either way errors arrive as Django's database errors, and the statement runs in whatever
 transaction Django has open."""
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
+from asgiref import local
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import abc, errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
@@ -28,18 +32,50 @@ def execute(query: str, arguments: list[Any]) -> None:
 
 
 def _run(query: str, arguments: list[Any], *, fetch: bool) -> Any:
-    wrapper = connections[DEFAULT_DB_ALIAS]  # each attribute of django.db.connection is a look-up
+    wrapper = default_connection()
     if wrapper.vendor != "postgresql" or wrapper.queries_logged or wrapper.execute_wrappers:
         with wrapper.cursor() as cursor:
             cursor.execute(query, arguments)
             return cursor.fetchone() if fetch else None
-    wrapper.ensure_connection()
+    if wrapper.connection is None:  # (ensure_connection() costs a call through async_unsafe)
+        wrapper.ensure_connection()
     connection = wrapper.connection
     with wrapper.wrap_database_errors:
         if connection.prepare_threshold is None:  # STAMPS_PREPARED_STATEMENTS is off
             unprepared = psycopg.Cursor(connection).execute(query, arguments)
             return unprepared.fetchone() if fetch else None
         return prepared_run(connection, query, arguments, fetch=fetch)
+
+
+def default_connection() -> BaseDatabaseWrapper:
+    """connections[DEFAULT_DB_ALIAS], as django.db.connection's every attribute looks it up."""
+    storage = sync_thread_storage()
+    wrapper = None if storage is None else storage.__dict__.get(DEFAULT_DB_ALIAS)
+    return connections[DEFAULT_DB_ALIAS] if wrapper is None else wrapper
+
+
+def initialized_connections() -> Sequence[BaseDatabaseWrapper]:
+    """connections.all(initialized_only=True)."""
+    storage = sync_thread_storage()
+    if storage is None:
+        return connections.all(initialized_only=True)
+    opened = storage.__dict__
+    return [opened[alias] for alias in connections.settings if alias in opened]
+
+
+def sync_thread_storage() -> Any:
+    """The thread's own storage of Django's connections where asgiref's Local keeps them in
+    one (a thread with no event loop running), else None. Each look-up through the Local
+    raises and catches two exceptions: the six a request made cost more than validating
+    its body."""
+    storage = connections._connections  # type: ignore[attr-defined]
+    if type(storage) is not THREAD_CRITICAL_LOCAL or asyncio._get_running_loop() is not None:
+        return None
+    return storage._storage
+
+
+# (asgiref's class for a thread-critical Local; None in an asgiref that stores them otherwise)
+THREAD_CRITICAL_LOCAL = getattr(local, "_ThreadCriticalLocal", None)
 
 
 @dataclass

@@ -3,8 +3,9 @@ receivers Django connects to request_started and request_finished, called direct
 than through the signals, whose dispatch costs a tenth of an award's Python.
 
 Where two of Django's receivers each walk the thread's database connections, the lane walks
-them once for both: a walk looks every alias up in asgiref's Local, about as much work as
-validating the request's body. A receiver connected to the signals later has to be added
+them once for both, and reads them from the thread's storage rather than through asgiref's
+Local (stamps_server.db.initialized_connections): a walk through the Local costs about as
+much as validating the request's body. A receiver connected to the signals later has to be added
 here; tests/test_wsgi_stacks.py fails until it is."""
 
 from functools import cache
@@ -15,14 +16,22 @@ from django.core.cache import close_caches
 from django.core.cache.backends.base import BaseCache
 from django.core.handlers.base import reset_urlconf
 from django.core.signals import setting_changed
-from django.db import close_old_connections, connections, reset_queries
+from django.db import close_old_connections, reset_queries
 from django.utils.module_loading import import_string
+
+from stamps_server.db import initialized_connections
 
 
 def connections_at_request_start(**kwargs: Any) -> None:
     """reset_queries and close_old_connections, in one walk over the connections."""
-    for connection in connections.all(initialized_only=True):
+    for connection in initialized_connections():
         connection.queries_log.clear()
+        connection.close_if_unusable_or_obsolete()
+
+
+def connections_at_request_finish(**kwargs: Any) -> None:
+    """close_old_connections."""
+    for connection in initialized_connections():
         connection.close_if_unusable_or_obsolete()
 
 
@@ -48,10 +57,11 @@ def caches_setting_forget(**kwargs: Any) -> None:
 setting_changed.connect(caches_setting_forget)
 
 ON_REQUEST_STARTED = (connections_at_request_start,)
-ON_REQUEST_FINISHED = (close_old_connections, caches_closed)
+ON_REQUEST_FINISHED = (connections_at_request_finish, caches_closed)
 # Django's receivers each of the lane's stands in for (any other stands for itself).
 STANDS_IN_FOR = {
     connections_at_request_start: (reset_queries, close_old_connections),
+    connections_at_request_finish: (close_old_connections,),
     caches_closed: (close_caches,),
 }
 # Django's receivers the lane has no work for: reset_urlconf drops the urlconf that Django's

@@ -1,14 +1,16 @@
 """The hot path's statements (stamps_server/db.py) run straight through libpq on PostgreSQL:
-prepared once per connection, in Django's transaction, with psycopg's values and errors."""
+prepared once per connection, in Django's transaction, with psycopg's values and errors. The
+thread's connections are found without asgiref's Local, and are the ones it holds."""
 
+import asyncio
+import threading
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from django.db import ProgrammingError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, ProgrammingError, connection, connections, transaction
 
 from stamps_server import db
-
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def prepared_statements_like(text: str) -> list[str]:
@@ -19,6 +21,8 @@ def prepared_statements_like(text: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 class TestHotStatements:
     def test_a_statement_is_prepared_once_per_connection(self) -> None:
         for _ in range(2):
@@ -57,3 +61,31 @@ class TestHotStatements:
             db.one_row("SELECT %s::int * 2", [2])
 
         assert db.one_row("SELECT %s::int * 2", [3]) == (6,)
+
+
+def in_new_thread(look_up: Any) -> Any:
+    found = []
+    thread = threading.Thread(target=lambda: found.append(look_up()))
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+@pytest.mark.django_db
+class TestThreadConnections:
+    def test_a_thread_finds_the_connections_django_gives_it(self) -> None:
+        assert db.default_connection() is connections[DEFAULT_DB_ALIAS]
+        assert db.initialized_connections() == connections.all(initialized_only=True)
+
+    def test_a_new_thread_has_none_opened_and_gets_its_own(self) -> None:
+        assert in_new_thread(db.initialized_connections) == []
+        assert in_new_thread(db.default_connection) is not connections[DEFAULT_DB_ALIAS]
+
+    def test_async_code_finds_the_connections_of_its_context(self) -> None:
+        async def look_up() -> tuple[Any, Any]:
+            return db.default_connection(), connections[DEFAULT_DB_ALIAS]
+
+        found, django_gives = asyncio.run(look_up())
+
+        assert found is django_gives
+        assert found is not connections[DEFAULT_DB_ALIAS]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty.models import Award
-from stamps_server import wsgi_lane
+from stamps_server import housekeeping, wsgi_lane
 from stamps_server.fast_lane import JSON
 from stamps_server.wsgi import api_handler, application
 from tests.test_fast_lane import (
@@ -37,7 +37,11 @@ def connection_kept_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         wsgi_lane,
         "ON_REQUEST_FINISHED",
-        tuple(r for r in wsgi_lane.ON_REQUEST_FINISHED if r is not close_old_connections),
+        tuple(
+            r
+            for r in wsgi_lane.ON_REQUEST_FINISHED
+            if r is not housekeeping.connections_at_request_finish
+        ),
     )
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
