@@ -100,10 +100,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "STAMPS_PREPARED_STATEMENTS", True
 ):
-    # psycopg prepares a statement bound server-side at its first use on a connection, so
-    # PostgreSQL parses and plans the hot ledger calls (stamps_server/db.py) once, not per
-    # call; Django's own queries are bound client-side and never prepared. Off for a pooler
-    # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    # The hot ledger calls (stamps_server/db.py) are prepared at their first use on a
+    # connection, so PostgreSQL parses and plans them once, not per call; db.py reads this
+    # option to know it may. Django's own queries are bound client-side and never prepared.
+    # Off for a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+    # transaction mode).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes SQLite's write lock at BEGIN, so two writers queue instead of
