@@ -15,10 +15,12 @@ from loyalty.models import (
     EmailOutbox,
     LedgerEntry,
     Membership,
+    Merchant,
     StampsDeduction,
 )
-from loyalty.tokens import api_token_create, api_token_revoke
+from loyalty.tokens import api_token_create, api_token_revoke, token_cache_clear
 from redemptions.models import Redemption, Reward
+from stamps_server.authentication import api_client_for_key
 from tests.factories import RewardFactory, award_stamps
 
 pytestmark = pytest.mark.django_db
@@ -612,3 +614,27 @@ class TestTokenCache:
         response = tenant.post("/api/memberships/deduct-stamps", body)
 
         assert response.status_code == 401
+
+
+class TestApiClientForKey:
+    def test_the_same_cached_token_gives_the_same_client(self, tenant: Any) -> None:
+        assert api_client_for_key(tenant.key) is api_client_for_key(tenant.key)
+
+    def test_a_token_read_again_gives_a_client_with_the_merchant_as_it_is_now(
+        self, tenant: Any
+    ) -> None:
+        api_client_for_key(tenant.key)
+        Merchant.objects.filter(pk=tenant.merchant.pk).update(max_stamps_per_award=7)
+        token_cache_clear()  # as its time in the cache runs out
+
+        client = api_client_for_key(tenant.key)
+
+        assert client is not None
+        assert client.merchant.max_stamps_per_award == 7
+
+    def test_a_revoked_token_gives_no_client(self, tenant: Any) -> None:
+        api_client_for_key(tenant.key)
+
+        api_token_revoke(token=ApiToken.objects.get(merchant=tenant.merchant))
+
+        assert api_client_for_key(tenant.key) is None
