@@ -71,7 +71,7 @@ def sync_thread_storage() -> Any:
     storage = connections._connections  # type: ignore[attr-defined]
     if type(storage) is not THREAD_CRITICAL_LOCAL or asyncio._get_running_loop() is not None:
         return None
-    return storage._storage
+    return getattr(storage, "_storage", None)  # (None: an asgiref that keeps it elsewhere)
 
 
 # (asgiref's class for a thread-critical Local; None in an asgiref that stores them otherwise)
@@ -89,6 +89,9 @@ class Statements:
 _statements: "WeakKeyDictionary[psycopg.Connection, Statements]" = WeakKeyDictionary()
 _statement_numbers = count()  # names never reused, even after some were deallocated
 OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+# Deallocated behind our back (26000), or a function's result columns changed by a migration
+# since the statement was prepared ("cached plan must not change result type", 0A000).
+STATEMENTS_STALE = (b"26000", b"0A000")
 
 
 def statements_of(connection: psycopg.Connection) -> Statements:
@@ -106,21 +109,33 @@ def prepared_run(
     as text and take the types the statement gives its parameters."""
     statements = statements_of(connection)
     params = statements.transformer.dump_sequence(arguments, [PyFormat.TEXT] * len(arguments))
-    with connection.lock:
-        name = statements.names.get(query) or statement_prepare(
-            connection, statements, query, len(arguments)
-        )
-        transaction_start(connection)
-        # (a None in params is a NULL, which libpq takes, whatever psycopg's hints say)
-        result = connection.pgconn.exec_prepared(name, params)  # type: ignore[arg-type]
+    result = prepared_execute(connection, statements, query, params)
+    if result.status not in OK and stale(result):
+        statements.names.clear()  # prepare them again at their next use
+        if connection.autocommit:  # nothing ran and no transaction failed: run it again now
+            result = prepared_execute(connection, statements, query, params)
     if result.status not in OK:
-        if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
-            statements.names.clear()  # deallocated behind our back: prepare them again
         raise failure(connection, result)
     if not fetch or not result.ntuples:
         return None
     statements.transformer.set_pgresult(result)
     return statements.transformer.load_row(0, tuple)
+
+
+def prepared_execute(
+    connection: psycopg.Connection, statements: Statements, query: str, params: Sequence[Any]
+) -> pq.abc.PGresult:
+    with connection.lock:
+        name = statements.names.get(query) or statement_prepare(
+            connection, statements, query, len(params)
+        )
+        transaction_start(connection)
+        # (a None in params is a NULL, which libpq takes, whatever psycopg's hints say)
+        return connection.pgconn.exec_prepared(name, params)  # type: ignore[arg-type]
+
+
+def stale(result: pq.abc.PGresult) -> bool:
+    return result.error_field(pq.DiagnosticField.SQLSTATE) in STATEMENTS_STALE
 
 
 def statement_prepare(

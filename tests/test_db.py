@@ -57,8 +57,15 @@ class TestHotStatements:
         with connection.cursor() as cursor:
             cursor.execute("DEALLOCATE ALL")
 
-        with pytest.raises(ProgrammingError):
-            db.one_row("SELECT %s::int * 2", [2])
+        assert db.one_row("SELECT %s::int * 2", [2]) == (4,)
+
+    def test_in_a_transaction_the_statement_fails_once_then_is_prepared_again(self) -> None:
+        db.one_row("SELECT %s::int * 2", [1])
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+
+        with pytest.raises(ProgrammingError), transaction.atomic():
+            db.one_row("SELECT %s::int * 2", [2])  # (the transaction cannot go on after it)
 
         assert db.one_row("SELECT %s::int * 2", [3]) == (6,)
 
