@@ -4,6 +4,7 @@ ledger raises; results come back as model instances carrying what the responses 
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS
@@ -69,13 +70,19 @@ def call(
     """One ledger function, one round trip, for the columns named after the refusal: the
     first column is the refusal code (NULL when it applied); with refusal_columns=2 the
     second is the refusal's detail."""
-    placeholders = ", ".join(["%s"] * len(arguments))
-    refusal = "refusal, refusal_detail" if refusal_columns == 2 else "refusal"
-    row = one_row(f"SELECT {refusal}, {columns} FROM {function}({placeholders})", arguments)
+    query = call_query(function, len(arguments), columns, refusal_columns)
+    row = one_row(query, arguments)
     assert row is not None  # a function call returns its row
     if row[0] is not None:
         refusal_raise(*row[:refusal_columns])
     return row[refusal_columns:]
+
+
+@cache  # the same few texts on every call: built once each
+def call_query(function: str, arity: int, columns: str, refusal_columns: int) -> str:
+    placeholders = ", ".join(["%s"] * arity)
+    refusal = "refusal, refusal_detail" if refusal_columns == 2 else "refusal"
+    return f"SELECT {refusal}, {columns} FROM {function}({placeholders})"
 
 
 M = TypeVar("M", bound=Model)
