@@ -3,13 +3,15 @@ same kind to warm it up; bench/python_instructions.sh runs this under callgrind.
 benchmark merchant `make bench` seeded and funded (bench/results/run) on DATABASE_URL.
 
 Usage: inprocess_requests.py KIND N, KIND one of add, deduct, redeem, cancel. A cancel voids
-one of AWARDS_TO_CANCEL awards made before the warm-up, the same awards whatever N is."""
+one of AWARDS_TO_CANCEL awards made before the warm-up, the same awards whatever N is.
+With KEYED=1 in the environment every request carries its own Idempotency-Key."""
 
 import io
 import json
 import os
 import random
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +37,9 @@ def main(kind: str, count: int) -> None:
     emails = [line.split()[1] for line in (RUN / "members.txt").read_text().splitlines()]
     store, reward = int(seed["SEED_STORE_ID"]), int(seed["SEED_REWARD_ID"])
     statuses: dict[str, int] = {}
+    keyed = os.environ.get("KEYED") == "1"
+    sent = iter(range(10**9))
+    run = uuid.uuid4().hex  # keys unique in the database across runs, all of one length
     awards: list[tuple[str, int]] = []  # (member's email, award) to cancel
 
     def post(path: str, body: bytes) -> bytes:
@@ -54,6 +59,8 @@ def main(kind: str, count: int) -> None:
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "80",
         }
+        if keyed:
+            environ["HTTP_IDEMPOTENCY_KEY"] = f"inprocess-{run}-{next(sent)}"
         return b"".join(application(environ, start_response))
 
     # Bodies as the tills send them, built with as little of the harness's own work as can

@@ -8,6 +8,7 @@
 #
 #   BIN     the virtualenv's bin directory (.venv/bin)
 #   KIND    add, deduct, redeem or cancel (add)
+#   KEYED   1: every request carries its own Idempotency-Key
 #   COUNT   requests counted (300)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,4 @@ count() { # N: instructions of the whole process making N requests after the war
 }
 none=$(count 0)
 some=$(count "$COUNT")
-echo "Python instructions per in-process $KIND (callgrind): $(((some - none) / COUNT))"
+echo "Python instructions per in-process ${KEYED:+keyed }$KIND (callgrind): $(((some - none) / COUNT))"
