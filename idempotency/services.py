@@ -46,7 +46,7 @@ class IdempotencyKeyReused(DomainError):
 
 
 def idempotency_key_check(raw: str) -> str:
-    if not 1 <= len(raw) <= 255 or not all(" " <= char <= "~" for char in raw):
+    if not 1 <= len(raw) <= 255 or not (raw.isascii() and raw.isprintable()):
         raise InvalidIdempotencyKey()
     return raw
 
