@@ -90,7 +90,7 @@ def idempotent_call(
             # The ledger refuses before writing (loyalty/sql/ledger.sql) or inside a
             # savepoint (loyalty/services.py), so this transaction can still store the refusal.
             response = refusal_answer(refusal)
-        try:
+        try:  # the transaction's last statement: it goes with the COMMIT
             response_store(
                 merchant=merchant, key=key, fingerprint=fingerprint, response=response, now=now
             )
@@ -125,8 +125,9 @@ def key_claim(*, merchant: Merchant, key: str) -> StoredResponse | None:
 def response_store(
     *, merchant: Merchant, key: str, fingerprint: str, response: HttpResponse, now: datetime
 ) -> None:
-    """The ORM's create() costs more Python than the rest of an award; this is one INSERT."""
-    db.execute(
+    """The ORM's create() costs more Python than the rest of an award; this is one INSERT,
+    sent with the COMMIT of an outermost transaction (stamps_server.db.execute_and_commit)."""
+    db.execute_and_commit(
         f"INSERT INTO {IdempotentResponse._meta.db_table}"
         " (merchant_id, key, fingerprint, status_code, body, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s)",

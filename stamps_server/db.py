@@ -8,7 +8,7 @@ Either way errors arrive as Django's database errors, and the statement runs in 
 transaction Django has open."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -18,7 +18,7 @@ import psycopg
 from asgiref import local
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from psycopg import abc, errors, pq
+from psycopg import abc, errors, generators, pq
 from psycopg.adapt import PyFormat, Transformer
 
 
@@ -31,7 +31,26 @@ def execute(query: str, arguments: list[Any]) -> None:
     _run(query, arguments, fetch=False)
 
 
-def _run(query: str, arguments: list[Any], *, fetch: bool) -> Any:
+def execute_and_commit(query: str, arguments: list[Any]) -> None:
+    """The last statement of the transaction an outermost atomic block holds, sent with its
+    COMMIT in one round trip; the block's own commit then finds nothing left to commit
+    (psycopg sends none when no transaction is open). Inside any other block (a caller's
+    or a test's transaction) it is a plain statement, and that transaction commits it.
+    The caller runs nothing after it in the block."""
+    _run(query, arguments, fetch=False, commit=commits_on_exit(default_connection()))
+
+
+def commits_on_exit(wrapper: BaseDatabaseWrapper) -> bool:
+    """Whether the innermost atomic block is the outermost one and will commit on leaving."""
+    return (
+        wrapper.in_atomic_block
+        and wrapper.commit_on_exit
+        and not wrapper.savepoint_ids
+        and not wrapper.needs_rollback
+    )
+
+
+def _run(query: str, arguments: list[Any], *, fetch: bool, commit: bool = False) -> Any:
     wrapper = default_connection()
     if wrapper.vendor != "postgresql" or wrapper.queries_logged or wrapper.execute_wrappers:
         with wrapper.cursor() as cursor:
@@ -44,7 +63,7 @@ def _run(query: str, arguments: list[Any], *, fetch: bool) -> Any:
         if connection.prepare_threshold is None:  # STAMPS_PREPARED_STATEMENTS is off
             unprepared = psycopg.Cursor(connection).execute(query, arguments)
             return unprepared.fetchone() if fetch else None
-        return prepared_run(connection, query, arguments, fetch=fetch)
+        return prepared_run(connection, query, arguments, fetch=fetch, commit=commit)
 
 
 def default_connection() -> BaseDatabaseWrapper:
@@ -102,18 +121,24 @@ def statements_of(connection: psycopg.Connection) -> Statements:
 
 
 def prepared_run(
-    connection: psycopg.Connection, query: str, arguments: list[Any], *, fetch: bool
+    connection: psycopg.Connection,
+    query: str,
+    arguments: list[Any],
+    *,
+    fetch: bool,
+    commit: bool = False,
 ) -> tuple | None:
     """The query run as the statement prepared for it on this connection (prepared now at
     its first use), so PostgreSQL parses and plans it once per connection. The arguments go
-    as text and take the types the statement gives its parameters."""
+    as text and take the types the statement gives its parameters. With `commit`, the
+    COMMIT follows it in the same round trip."""
     statements = statements_of(connection)
     params = statements.transformer.dump_sequence(arguments, [PyFormat.TEXT] * len(arguments))
-    result = prepared_execute(connection, statements, query, params)
+    result = prepared_execute(connection, statements, query, params, commit=commit)
     if result.status not in OK and stale(result):
         statements.names.clear()  # prepare them again at their next use
         if connection.autocommit:  # nothing ran and no transaction failed: run it again now
-            result = prepared_execute(connection, statements, query, params)
+            result = prepared_execute(connection, statements, query, params, commit=commit)
     if result.status not in OK:
         raise failure(connection, result)
     if not fetch or not result.ntuples:
@@ -123,15 +148,65 @@ def prepared_run(
 
 
 def prepared_execute(
-    connection: psycopg.Connection, statements: Statements, query: str, params: Sequence[Any]
+    connection: psycopg.Connection,
+    statements: Statements,
+    query: str,
+    params: Sequence[Any],
+    *,
+    commit: bool = False,
 ) -> pq.abc.PGresult:
+    """The statement's result, or the first failure among it, the BEGIN psycopg's cursor
+    would send before it (outside autocommit, as the transaction's first statement) and the
+    COMMIT asked for: all of them go in one round trip."""
     with connection.lock:
         name = statements.names.get(query) or statement_prepare(
             connection, statements, query, len(params)
         )
-        transaction_start(connection)
-        # (a None in params is a NULL, which libpq takes, whatever psycopg's hints say)
-        return connection.pgconn.exec_prepared(name, params)  # type: ignore[arg-type]
+        pgconn = connection.pgconn
+        begin = not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE
+        if not begin and not commit:
+            # (a None in params is a NULL, which libpq takes, whatever psycopg's hints say)
+            return pgconn.exec_prepared(name, params)  # type: ignore[arg-type]
+        sends: list[Callable[[], None]] = []
+        if begin:
+            sends.append(lambda: pgconn.send_query_params(connection._get_tx_start_command(), None))
+        sends.append(lambda: pgconn.send_query_prepared(name, params))  # type: ignore[arg-type]
+        if commit and (begin or pgconn.transaction_status != pq.TransactionStatus.IDLE):
+            sends.append(lambda: pgconn.send_query_params(b"COMMIT", None))
+        results = pipelined(connection, sends)
+        statement = results[1 if begin else 0]
+        return next((result for result in results if result.status not in OK), statement)
+
+
+def pipelined(
+    connection: psycopg.Connection, sends: Sequence[Callable[[], None]]
+) -> list[pq.abc.PGresult]:
+    """Runs the statements `sends` send in one libpq pipeline, one round trip, and returns
+    their results. A statement after a failed one is not run (its result says so); the
+    transaction the failure aborted stays open, failed, as it would without the pipeline."""
+    pgconn = connection.pgconn
+    pgconn.enter_pipeline_mode()
+    try:
+        for send in sends:
+            send()
+        pgconn.pipeline_sync()
+        # psycopg's generators wait for the socket with the GIL released, as exec_prepared
+        # does; a bare get_result() would hold it and stall the worker's other threads.
+        connection.wait(generators.send(pgconn))
+        results = [connection.wait(generators.fetch_many(pgconn))[0] for _ in sends]
+        connection.wait(generators.fetch_many(pgconn))  # the pipeline's end (PIPELINE_SYNC)
+        return results
+    finally:
+        pipeline_leave(connection)
+
+
+def pipeline_leave(connection: psycopg.Connection) -> None:
+    """Ends pipeline mode; a connection that cannot leave it (results left unread by an
+    interruption) is closed, so Django opens a new one instead of reusing it."""
+    try:
+        connection.pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        connection.pgconn.finish()
 
 
 def stale(result: pq.abc.PGresult) -> bool:
@@ -149,16 +224,6 @@ def statement_prepare(
         raise failure(connection, result)
     statements.names[query] = name
     return name
-
-
-def transaction_start(connection: psycopg.Connection) -> None:
-    """BEGIN, where psycopg's cursor would send it: outside autocommit (Django's atomic()),
-    before the transaction's first statement."""
-    if connection.autocommit or connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        return
-    result = connection.pgconn.exec_(connection._get_tx_start_command())
-    if result.status not in OK:
-        raise failure(connection, result)
 
 
 def failure(connection: psycopg.Connection, result: pq.abc.PGresult) -> errors.Error:

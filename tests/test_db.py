@@ -4,13 +4,24 @@ thread's connections are found without asgiref's Local, and are the ones it hold
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, ProgrammingError, connection, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DataError,
+    IntegrityError,
+    ProgrammingError,
+    connection,
+    connections,
+    transaction,
+)
+from psycopg import pq
 
 from stamps_server import db
+from tests.wire import round_trips_counted
 
 
 def prepared_statements_like(text: str) -> list[str]:
@@ -68,6 +79,99 @@ class TestHotStatements:
             db.one_row("SELECT %s::int * 2", [2])  # (the transaction cannot go on after it)
 
         assert db.one_row("SELECT %s::int * 2", [3]) == (6,)
+
+
+@pytest.fixture
+def shared_rows() -> Iterator[None]:
+    """A table other connections see (a temporary one they would not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE hot_shared_rows (value int PRIMARY KEY)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE hot_shared_rows")
+
+
+def rows_seen_elsewhere() -> list[int]:
+    """What another connection sees: only what has been committed."""
+
+    def look() -> list[int]:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT value FROM hot_shared_rows ORDER BY value")
+                return [row[0] for row in cursor.fetchall()]
+        finally:
+            connection.close()
+
+    return in_new_thread(look)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestRoundTripsSaved:
+    """A transaction's BEGIN goes with its first hot statement, and its COMMIT with the last
+    one where execute_and_commit() is asked to; nothing else changes for the caller."""
+
+    INSERT = "INSERT INTO hot_shared_rows VALUES (%s)"
+
+    def test_the_first_statement_of_a_transaction_takes_one_round_trip(self) -> None:
+        db.one_row("SELECT %s::int - 1", [1])  # prepared outside the count
+
+        with transaction.atomic(), round_trips_counted() as round_trips:
+            assert db.one_row("SELECT %s::int - 1", [5]) == (4,)
+            status = connection.connection.pgconn.transaction_status
+
+        assert round_trips == [1]
+        assert status == pq.TransactionStatus.INTRANS
+
+    def test_the_last_statement_commits_with_it(self, shared_rows: None) -> None:
+        db.execute(self.INSERT, [0])  # prepared outside the count
+        with transaction.atomic():
+            db.execute(self.INSERT, [1])
+            with round_trips_counted() as round_trips:
+                db.execute_and_commit(self.INSERT, [2])
+            seen_inside = rows_seen_elsewhere()
+            with round_trips_counted() as leaving_round_trips:
+                pass
+
+        assert round_trips == [1]
+        assert seen_inside == [0, 1, 2]
+        assert leaving_round_trips == [0]
+        assert connection.get_autocommit()
+
+    def test_nothing_is_sent_when_the_block_closes_after_it(self, shared_rows: None) -> None:
+        db.execute(self.INSERT, [0])  # prepared outside the count
+        with round_trips_counted() as round_trips, transaction.atomic():
+            db.execute(self.INSERT, [1])
+            db.execute_and_commit(self.INSERT, [2])
+
+        assert round_trips == [2]  # BEGIN with the first, COMMIT with the last
+        assert rows_seen_elsewhere() == [0, 1, 2]
+
+    def test_in_a_nested_block_the_outer_transaction_decides(self, shared_rows: None) -> None:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with transaction.atomic():
+                db.execute(self.INSERT, [1])
+                db.execute_and_commit(self.INSERT, [2])
+            assert rows_seen_elsewhere() == []
+            raise RuntimeError("the outer block gives up")
+
+        assert rows_seen_elsewhere() == []
+
+    def test_a_failed_last_statement_commits_nothing(self, shared_rows: None) -> None:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            db.execute(self.INSERT, [1])
+            db.execute_and_commit(self.INSERT, [1])
+
+        assert rows_seen_elsewhere() == []
+        assert db.one_row("SELECT count(*) FROM hot_shared_rows", []) == (0,)
+
+    def test_a_failed_first_statement_leaves_nothing_open(self, shared_rows: None) -> None:
+        with pytest.raises(DataError), transaction.atomic():
+            db.one_row("SELECT 1 / %s::int", [0])
+
+        assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        db.execute(self.INSERT, [3])
+        assert rows_seen_elsewhere() == [3]
 
 
 def in_new_thread(look_up: Any) -> Any:

@@ -4,8 +4,10 @@
 import pytest
 from django.db import connection
 
+from idempotency.models import IdempotentResponse
 from loyalty.pg_ledger import MEMBER_SUMMARY_COLUMNS
 from tests.factories import RewardFactory, award_stamps
+from tests.wire import round_trips_counted
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -62,6 +64,27 @@ class TestRoundTrips:
             response = warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-1")
 
         assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+class TestKeyedRoundTrips:
+    """Outside a test's own transaction, as in production: the key's claim goes with the
+    BEGIN and the stored answer with the COMMIT."""
+
+    def test_an_idempotent_award_is_three_round_trips(self, warm):
+        body = {"user": warm.member.email, "store": warm.store.pk, "number_of_stamps": 1}
+        warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-0")  # statements prepared
+
+        with round_trips_counted() as round_trips:
+            response = warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-1")
+            replayed = warm.post("/api/stamps/add", body, HTTP_IDEMPOTENCY_KEY="k-1")
+
+        assert response.status_code == 200
+        assert replayed.content == response.content
+        # the award: BEGIN and claim, the ledger function, stored answer and COMMIT;
+        # the replay: BEGIN and claim (which finds the answer), COMMIT
+        assert round_trips == [3 + 2]
+        assert IdempotentResponse.objects.filter(key="k-1").count() == 1
 
 
 class TestPreparedStatements:
