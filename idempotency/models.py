@@ -7,7 +7,10 @@ class IdempotentResponse(models.Model):
     """The response a request with an Idempotency-Key got, stored in the same transaction as
     the change it made, so a retry is answered from here and changes nothing."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    # (no index of its own: idempotency_key_unique, which starts with it, serves it)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of path and body.")
     status_code = models.PositiveSmallIntegerField()
