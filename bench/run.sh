@@ -105,6 +105,12 @@ if [ "$LEDGER_ROWS" -gt 0 ]; then
             -v rows="$rows" -v offset="$have" -f bench/fill_ledger.sql
         have=$(ledger_rows)
     done
+    # Each chunk updates every member's balance at once, which leaves the table several dead
+    # versions per member (808 MB where 135 MB hold the live rows, seen at 1M members) and
+    # spreads the members over all those pages. A table kept by autovacuum and HOT updates,
+    # as in production, stays compact; rewritten, so does this one.
+    say "compacting the members after the fill"
+    psql "$DATABASE_URL" -qc "VACUUM FULL loyalty_membership"
 fi
 # Statistics for the tables the setup filled. Not for the tables still empty: ANALYZE would
 # record them as empty, the server's cached plans (its ledger functions, the foreign-key
