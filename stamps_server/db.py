@@ -111,6 +111,7 @@ OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
 # Deallocated behind our back (26000), or a function's result columns changed by a migration
 # since the statement was prepared ("cached plan must not change result type", 0A000).
 STATEMENTS_STALE = (b"26000", b"0A000")
+PIPELINE_MODE = psycopg.Pipeline.is_supported()  # libpq 14 or later, as psycopg[binary] has
 
 
 def statements_of(connection: psycopg.Connection) -> Statements:
@@ -174,8 +175,8 @@ def prepared_execute(
         if commit and (begin or pgconn.transaction_status != pq.TransactionStatus.IDLE):
             sends.append(lambda: pgconn.send_query_params(b"COMMIT", None))
         results = pipelined(connection, sends)
-        statement = results[1 if begin else 0]
-        return next((result for result in results if result.status not in OK), statement)
+        failed = next((result for result in results if result.status not in OK), None)
+        return failed or results[1 if begin else 0]
 
 
 def pipelined(
@@ -184,6 +185,8 @@ def pipelined(
     """Runs the statements `sends` send in one libpq pipeline, one round trip, and returns
     their results. A statement after a failed one is not run (its result says so); the
     transaction the failure aborted stays open, failed, as it would without the pipeline."""
+    if not PIPELINE_MODE:
+        return one_by_one(connection, sends)
     pgconn = connection.pgconn
     pgconn.enter_pipeline_mode()
     try:
@@ -198,6 +201,20 @@ def pipelined(
         return results
     finally:
         pipeline_leave(connection)
+
+
+def one_by_one(
+    connection: psycopg.Connection, sends: Sequence[Callable[[], None]]
+) -> list[pq.abc.PGresult]:
+    """pipelined() for a libpq without pipeline mode: a round trip each, up to a failure."""
+    results = []
+    for send in sends:
+        send()
+        connection.wait(generators.send(connection.pgconn))
+        results.append(connection.wait(generators.fetch_many(connection.pgconn))[0])
+        if results[-1].status not in OK:
+            break
+    return results
 
 
 def pipeline_leave(connection: psycopg.Connection) -> None:

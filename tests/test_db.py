@@ -165,6 +165,23 @@ class TestRoundTripsSaved:
         assert rows_seen_elsewhere() == []
         assert db.one_row("SELECT count(*) FROM hot_shared_rows", []) == (0,)
 
+    def test_without_pipeline_mode_they_go_one_by_one(
+        self, shared_rows: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(db, "PIPELINE_MODE", False)  # a libpq older than 14
+        db.execute(self.INSERT, [0])  # prepared outside the count
+        with round_trips_counted() as round_trips, transaction.atomic():
+            db.execute(self.INSERT, [1])
+            db.execute_and_commit(self.INSERT, [2])
+            seen_inside = rows_seen_elsewhere()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            db.execute(self.INSERT, [3])
+            db.execute_and_commit(self.INSERT, [3])
+
+        assert round_trips == [4]  # BEGIN, the first, the last, COMMIT
+        assert seen_inside == [0, 1, 2]
+        assert rows_seen_elsewhere() == [0, 1, 2]
+
     def test_a_failed_first_statement_leaves_nothing_open(self, shared_rows: None) -> None:
         with pytest.raises(DataError), transaction.atomic():
             db.one_row("SELECT 1 / %s::int", [0])
