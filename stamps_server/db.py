@@ -193,14 +193,29 @@ def pipelined(
         for send in sends:
             send()
         pgconn.pipeline_sync()
-        # psycopg's generators wait for the socket with the GIL released, as exec_prepared
-        # does; a bare get_result() would hold it and stall the worker's other threads.
-        connection.wait(generators.send(pgconn))
-        results = [connection.wait(generators.fetch_many(pgconn))[0] for _ in sends]
-        connection.wait(generators.fetch_many(pgconn))  # the pipeline's end (PIPELINE_SYNC)
+        if pgconn.flush():  # (what the socket did not take at once)
+            connection.wait(generators.send(pgconn))
+        results = []
+        for _ in sends:
+            result = result_next(connection)
+            if result is None:  # the connection is gone
+                raise errors.OperationalError(pgconn.get_error_message(connection.info.encoding))
+            results.append(result)
+            result_next(connection)  # the None that ends each statement's results
+        result_next(connection)  # the pipeline's end (PIPELINE_SYNC)
         return results
     finally:
         pipeline_leave(connection)
+
+
+def result_next(connection: psycopg.Connection) -> pq.abc.PGresult | None:
+    """The next result, waited for through psycopg's generator, which releases the GIL as
+    exec_prepared does; a bare get_result() would hold it while the server works and stall
+    the worker's other threads. One that has arrived is read at once."""
+    pgconn = connection.pgconn
+    if pgconn.is_busy():
+        return connection.wait(generators.fetch(pgconn))
+    return pgconn.get_result()
 
 
 def one_by_one(
