@@ -2,12 +2,14 @@ from django.db import models
 
 from loyalty.models import Merchant
 
+KEY_UNIQUE = "idempotency_key_unique"
+
 
 class IdempotentResponse(models.Model):
     """The response a request with an Idempotency-Key got, stored in the same transaction as
     the change it made, so a retry is answered from here and changes nothing."""
 
-    # (no index of its own: idempotency_key_unique, which starts with it, serves it)
+    # (no index of its own: the unique key, which starts with it, serves it)
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -19,7 +21,7 @@ class IdempotentResponse(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique"),
+            models.UniqueConstraint(fields=["merchant", "key"], name=KEY_UNIQUE),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from rest_framework import status
 
-from idempotency.models import IdempotentResponse
+from idempotency.models import KEY_UNIQUE, IdempotentResponse
 from loyalty.models import Merchant
 from stamps_server import db
 from stamps_server.errors import DomainError
@@ -94,11 +94,20 @@ def idempotent_call(
             response_store(
                 merchant=merchant, key=key, fingerprint=fingerprint, response=response, now=now
             )
-        except IntegrityError as twin:
-            # Only a twin that slipped past key_claim can get here. No savepoint: this
-            # transaction is abandoned whole, its ledger change included.
-            raise IdempotencyKeyInUse() from twin
+        except IntegrityError as error:
+            # No savepoint: this transaction is abandoned whole, its ledger change included.
+            if not key_taken(error):  # a check at COMMIT (deferred foreign keys) refused it
+                raise
+            raise IdempotencyKeyInUse() from error  # a twin that slipped past key_claim
     return response
+
+
+def key_taken(error: IntegrityError) -> bool:
+    """Whether the key's unique constraint refused the stored answer. PostgreSQL names the
+    constraint; on SQLite the COMMIT is not sent with the answer, so the key's is the only
+    constraint the INSERT can break."""
+    diagnostics = getattr(error.__cause__, "diag", None)
+    return diagnostics is None or diagnostics.constraint_name == KEY_UNIQUE
 
 
 def key_claim(*, merchant: Merchant, key: str) -> StoredResponse | None:

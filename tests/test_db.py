@@ -157,6 +157,14 @@ class TestRoundTripsSaved:
 
         assert rows_seen_elsewhere() == []
 
+    def test_a_block_marked_for_rollback_commits_nothing(self, shared_rows: None) -> None:
+        with transaction.atomic():
+            db.execute(self.INSERT, [1])
+            transaction.set_rollback(True)
+            db.execute_and_commit(self.INSERT, [2])
+
+        assert rows_seen_elsewhere() == []
+
     def test_a_failed_last_statement_commits_nothing(self, shared_rows: None) -> None:
         with pytest.raises(IntegrityError), transaction.atomic():
             db.execute(self.INSERT, [1])
