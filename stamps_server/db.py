@@ -172,7 +172,7 @@ def prepared_execute(
         if begin:
             sends.append(lambda: pgconn.send_query_params(connection._get_tx_start_command(), None))
         sends.append(lambda: pgconn.send_query_prepared(name, params))  # type: ignore[arg-type]
-        if commit and (begin or pgconn.transaction_status != pq.TransactionStatus.IDLE):
+        if commit:  # (only ever asked inside atomic(), so a transaction is open or begins here)
             sends.append(lambda: pgconn.send_query_params(b"COMMIT", None))
         results = pipelined(connection, sends)
         failed = next((result for result in results if result.status not in OK), None)

@@ -6,13 +6,12 @@ from unittest import mock
 from urllib.parse import urlencode
 
 import orjson
-import psycopg
 import pytest
-from django.conf import settings
 from django.db import OperationalError, connection
 
 from loyalty.models import Award
 from tests.conftest import Tenant, make_tenant
+from tests.wire import side_connection
 from tests.wsgi_call import wsgi_call
 
 
@@ -55,15 +54,7 @@ def test_a_connection_the_server_dropped_fails_one_request_then_reconnects(
     body = award_body(tenant)
     assert wsgi_post("/api/stamps/add", body, tenant.key, media_type) == 200
     backend_pid = connection.connection.info.backend_pid
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    ) as admin:
+    with side_connection() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
 
     dropped = wsgi_post("/api/stamps/add", body, tenant.key, media_type)

@@ -1,22 +1,38 @@
-"""Round trips to PostgreSQL counted on the wire: libpq's protocol trace of the connection
-ends each one with the server's ReadyForQuery, whether the statements were sent one by one,
-in a pipeline or through Django's cursor."""
+"""The test database seen from the wire: round trips counted on Django's connection, and a
+connection of its own beside Django's."""
 
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+from django.conf import settings
 from django.db import connection
 from psycopg import pq
 
 READY_FOR_QUERY = re.compile(r"^B\t\d+\tReadyForQuery\b", re.MULTILINE)
 
 
+def side_connection() -> psycopg.Connection:
+    """An autocommit connection to the test database that Django does not manage."""
+    database = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        password=database["PASSWORD"] or None,
+        dbname=database["NAME"],
+        autocommit=True,
+    )
+
+
 @contextmanager
 def round_trips_counted() -> Iterator[list[int]]:
     """Yields a list that holds, once the block is left, the block's round trips on the
-    default connection (opened first if it was not)."""
+    default connection (opened first if it was not): libpq's protocol trace ends each one
+    with the server's ReadyForQuery, whether the statements went one by one, in a pipeline
+    or through Django's cursor."""
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     counted: list[int] = []

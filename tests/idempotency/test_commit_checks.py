@@ -2,23 +2,20 @@
 deferred foreign-key checks run. What they refuse is reported as what it is, not as a twin
 holding the key, and nothing of the request is kept."""
 
-import psycopg
 import pytest
 from django.db import IntegrityError, connection
 
 from idempotency import services
 from idempotency.models import IdempotentResponse
 from loyalty.models import Award, LedgerEntry
+from tests.wire import side_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def store_deleted_elsewhere(store_id: int) -> None:
     """Another session deletes the store and commits: the award in flight still names it."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as other:
+    with side_connection() as other:
         other.execute("DELETE FROM loyalty_store WHERE id = %s", [store_id])
 
 
