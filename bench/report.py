@@ -45,6 +45,35 @@ def wrk_result(text: str) -> dict:
     }
 
 
+def pgbench_transactions(text: str) -> int:
+    match = re.search(r"^number of transactions actually processed: (\d+)", text, re.MULTILINE)
+    return int(match[1]) if match else 0
+
+
+def work_per_request(run: Path, name: str, requests: int) -> dict | None:
+    """PostgreSQL's counters over one measurement (run.sh's pg-NAME-{before,after}.json),
+    per request: WAL bytes, full-page images, pages read from outside shared_buffers, and
+    pages the backends had to write out themselves to make room."""
+    try:
+        before, after = (
+            json.loads((run / f"pg-{name}-{when}.json").read_text()) for when in ("before", "after")
+        )
+    except (OSError, ValueError):
+        return None
+    if not requests:
+        return None
+
+    def per_request(key: str) -> float:
+        return round((float(after[key]) - float(before[key])) / requests, 2)
+
+    return {
+        "wal_bytes": per_request("wal_bytes"),
+        "wal_full_page_images": per_request("wal_fpi"),
+        "blocks_read": per_request("blks_read"),
+        "blocks_written_by_backends": per_request("buffers_backend"),
+    }
+
+
 def pgbench_tps(text: str) -> float:
     match = re.search(r"^tps = ([\d.]+)", text, re.MULTILINE)
     if match is None:
@@ -64,10 +93,13 @@ def cpu_model() -> str:
 
 def main(run_dir: str, out_json: str, *scenarios: str) -> int:
     run = Path(run_dir)
-    tps = pgbench_tps((run / "pgbench.txt").read_text())
+    pgbench_text = (run / "pgbench.txt").read_text()
+    tps = pgbench_tps(pgbench_text)
     results = {name: wrk_result((run / f"wrk-{name}.txt").read_text()) for name in scenarios}
-    for result in results.values():
+    for name, result in results.items():
         result["ratio_to_pgbench"] = round(result["requests_per_s"] / tps, 3)
+        result["postgresql_per_request"] = work_per_request(run, name, result["requests"])
+    pgbench_work = work_per_request(run, "pgbench", pgbench_transactions(pgbench_text))
     env = os.environ
     ledger_ok = env.get("LEDGER_OK") == "1"
     machine = {
@@ -90,6 +122,7 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
         "machine": machine,
         "settings": settings,
         "pgbench_tps": round(tps, 1),
+        "pgbench_postgresql_per_transaction": pgbench_work,
         "scenarios": results,
         "ledger_check_passed": ledger_ok,
     }
@@ -118,6 +151,16 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
             f"{r['errors']:>7} {r['ratio_to_pgbench']:>7.3f}"
         )
     print(f"{'pgbench':<10} {tps:>9.1f}   (TPC-B-like tps, the ratio's denominator)")
+    work = {name: r["postgresql_per_request"] for name, r in results.items()}
+    work["pgbench"] = pgbench_work
+    if any(work.values()):
+        print("PostgreSQL per request: WAL bytes, full-page images, blocks read, backend writes")
+        for name, w in work.items():
+            if w:
+                print(
+                    f"  {name:<10} {w['wal_bytes']:>9.0f} {w['wal_full_page_images']:>6.2f} "
+                    f"{w['blocks_read']:>6.2f} {w['blocks_written_by_backends']:>6.2f}"
+                )
     if "floor" in report:
         print(
             f"add-floor: the same award from a bare WSGI app (bench/floor_app.py); "

@@ -122,12 +122,30 @@ filled_tables=loyalty_membership
 psql "$DATABASE_URL" -qc "VACUUM ANALYZE $filled_tables"
 # Each measurement starts without a checkpoint owed (needs superuser or pg_checkpoint; optional).
 checkpoint() { psql "$DATABASE_URL" -qc CHECKPOINT 2>/dev/null || true; }
+# PostgreSQL's own counters around each measurement, for the work per request in the report:
+# WAL written, full-page images (a page's first change after a checkpoint), pages read from
+# outside shared_buffers. Server-wide, so nothing else should run meanwhile.
+PG_COUNTERS="SELECT json_build_object(
+    'wal_bytes', w.wal_bytes, 'wal_fpi', w.wal_fpi, 'wal_records', w.wal_records,
+    'blks_read', sum(d.blks_read), 'blks_hit', sum(d.blks_hit),
+    'buffers_backend', b.buffers_backend, 'buffers_clean', b.buffers_clean,
+    'buffers_checkpoint', b.buffers_checkpoint)
+  FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d
+  GROUP BY w.wal_bytes, w.wal_fpi, w.wal_records, b.buffers_backend, b.buffers_clean,
+           b.buffers_checkpoint"
+# Stats reach the views within a second of a transaction (PGSTAT_MIN_INTERVAL); wait that out.
+pg_counters() { # FILE
+    sleep 1.1
+    psql "$DATABASE_URL" -tAc "$PG_COUNTERS" >"$1" 2>/dev/null || rm -f "$1"
+}
 
 # -- pgbench: the yardstick ---------------------------------------------------------------------
 say "pgbench TPC-B-like, $CONNECTIONS clients, ${DURATION}s"
 pgbench -i -q -s 10 "$PGBENCH_URL" >"$RUN/pgbench-init.txt" 2>&1
 checkpoint
+pg_counters "$RUN/pg-pgbench-before.json"
 pgbench -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_URL" 2>&1 | tee "$RUN/pgbench.txt"
+pg_counters "$RUN/pg-pgbench-after.json"
 
 # -- the server -----------------------------------------------------------------------------------
 export GRANIAN_HOST=127.0.0.1 GRANIAN_PORT=$PORT STAMPS_REQUIRE_HTTPS=false
@@ -180,8 +198,10 @@ export BENCH_MEMBERS_FILE=$RUN/members.txt BENCH_FUNDED=$FUNDED BENCH_RUN_ID=$(d
 for scenario in "${SCENARIOS[@]}"; do
     say "wrk $scenario: $CONNECTIONS connections, $THREADS threads, ${DURATION}s"
     checkpoint
+    pg_counters "$RUN/pg-$scenario-before.json"
     BENCH_MODE=$scenario wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
         -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-$scenario.txt"
+    pg_counters "$RUN/pg-$scenario-after.json"
 done
 stop_server
 
@@ -191,8 +211,10 @@ server_start "$RUN/floor-server.log" env BENCH_MERCHANT="$SEED_MERCHANT_ID" PYTH
     "$BIN/python" -m granian --interface wsgi --host 127.0.0.1 --port "$PORT" \
     --workers "$WORKERS" --blocking-threads "$THREADS_PER_WORKER" floor_app:app
 checkpoint
+pg_counters "$RUN/pg-add-floor-before.json"
 BENCH_MODE=add wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
     -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-add-floor.txt"
+pg_counters "$RUN/pg-add-floor-after.json"
 stop_server
 
 say "ledger check"
