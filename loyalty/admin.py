@@ -127,7 +127,8 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
     readonly_fields = ["level", "stamps", "qualifying_stamps", "referral_code", "created_at"]
-    inlines = [AwardInline, EntryInline, LevelChangeInline]
+    # The entries are on each lot's page: the ledger has no index by member.
+    inlines = [AwardInline, LevelChangeInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "merchant"] if obj else self.readonly_fields
@@ -239,6 +240,9 @@ class AwardAdmin(ServiceAddAdmin):
     list_filter = ["status", "store__merchant"]
     raw_id_fields = ["membership"]
     actions = ["cancel_awards"]
+
+    def get_inlines(self, request: HttpRequest, obj: Award | None) -> list[type[EntryInline]]:
+        return [EntryInline] if obj else []  # an award is added by its service, entries and all
 
     @admin.action(description="Cancel selected awards")
     def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> None:

@@ -35,7 +35,8 @@ def subtotal(queryset: QuerySet, group: str, expression: object) -> Coalesce:
 
 
 def membership_mismatches() -> Iterator[Mismatch]:
-    entries = LedgerEntry.objects.filter(membership=OuterRef("pk"))
+    # Through the lots: the entries carry no index by member (models.LedgerEntry.membership).
+    entries = LedgerEntry.objects.filter(award__membership=OuterRef("pk"))
     active_lots = Award.objects.filter(membership=OuterRef("pk"), status=AwardStatus.ACTIVE)
     kept_awards = Award.objects.filter(membership=OuterRef("pk")).exclude(
         status=AwardStatus.CANCELED
@@ -73,6 +74,19 @@ def lot_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("award remaining", lot.pk, lot.stamps_remaining, lot.by_entries)
 
 
+def entry_owner_mismatches() -> Iterator[Mismatch]:
+    """An entry names its lot's member. PostgreSQL refuses anything else (migration 0015);
+    SQLite has only the services to keep it so."""
+    strays = LedgerEntry.objects.exclude(membership=F("award__membership"))
+    for entry in strays.values("pk", "membership", "award__membership"):
+        yield Mismatch(
+            "entry member vs its lot's member",
+            entry["pk"],
+            entry["membership"],
+            entry["award__membership"],
+        )
+
+
 def deduction_mismatches() -> Iterator[Mismatch]:
     entries = LedgerEntry.objects.filter(deduction=OuterRef("pk"))
     spends = StampsDeduction.objects.filter(status=DeductionStatus.ACTIVE).annotate(
@@ -86,4 +100,5 @@ def ledger_mismatches() -> Iterator[Mismatch]:
     yield from membership_mismatches()
     yield from level_mismatches()
     yield from lot_mismatches()
+    yield from entry_owner_mismatches()
     yield from deduction_mismatches()

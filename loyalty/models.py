@@ -168,6 +168,8 @@ class Award(models.Model):
             ),
         ]
         constraints = [
+            # What a ledger entry's (award, membership) references (LedgerEntry.membership).
+            models.UniqueConstraint(fields=["id", "membership"], name="award_lot_of_member"),
             models.CheckConstraint(condition=Q(number_of_stamps__gt=0), name="award_size_gt_0"),
             models.CheckConstraint(
                 condition=Q(stamps_remaining__gte=0, stamps_remaining__lte=F("number_of_stamps")),
@@ -229,7 +231,18 @@ class EntryKind(models.IntegerChoices):
 class LedgerEntry(models.Model):
     """An append-only movement of stamps on one lot. Lots and balances are sums of these."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
+    # The lot's member, copied so balances sum without a join. Neither indexed nor a foreign
+    # key of its own: one more index ordered by member would be one more random page written
+    # per entry (README, Scale). On PostgreSQL the pair (award, membership) references the
+    # lot's own pair (migration 0015), so an entry names its lot's member or is refused, and
+    # a member with entries has lots, which protect it from deletion.
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="entries",
+    )
     award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="entries")
     deduction = models.ForeignKey(
         StampsDeduction, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"

@@ -192,7 +192,7 @@ def deduction_activities(membership: Membership, window: ActivityWindow) -> list
 def expiry_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
     """One activity per lot and write-off; its id is the lot's (the award's) id."""
     expiries = window.apply(
-        LedgerEntry.objects.filter(membership=membership, kind=EntryKind.EXPIRY)
+        LedgerEntry.objects.filter(award__membership=membership, kind=EntryKind.EXPIRY)
         .values("award", "created_at")
         .annotate(delta=Sum("delta")),
         tiebreak="-award",

@@ -390,6 +390,17 @@ class TestAwardAdmin:
         assert Award.objects.get(pk=award.pk).number_of_stamps == 5
         assert Membership.objects.get(pk=member.pk).stamps == 5
 
+    def test_an_awards_page_lists_its_ledger_entries(self, back_office):
+        member = MembershipFactory()
+        award = award_stamps(member, 5)
+        deduct_stamps(member, 2)
+
+        response = back_office.get(admin_url(Award, "change", award.pk))
+
+        assert response.status_code == 200
+        (entries,) = response.context["inline_admin_formsets"]
+        assert sorted(row.original.delta for row in entries) == [-2, 5]
+
     def test_the_cancel_action_cancels_through_the_service(self, back_office):
         member = MembershipFactory()
         kept = award_stamps(member, 4)

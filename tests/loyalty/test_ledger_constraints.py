@@ -8,7 +8,7 @@ from django.utils import timezone
 from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry, Membership, StampsDeduction
 from redemptions.models import Redemption
 from redemptions.services import redemption_create
-from tests.factories import RewardFactory, award_stamps, deduct_stamps
+from tests.factories import MembershipFactory, RewardFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +142,38 @@ class TestSpends:
         )
 
         assert update_refused(Redemption, redemption.pk, stamps_used=stamps_used) != possible
+
+
+class TestEntryOwner:
+    """On PostgreSQL an entry's (award, membership) references its lot's (migration 0015)."""
+
+    def write(self, lot, membership: Membership) -> None:
+        award, _ = lot
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS entry_lot_of_member IMMEDIATE")  # not at COMMIT
+            LedgerEntry.objects.create(
+                membership=membership, award=award, kind=AWARD, delta=1, created_at=timezone.now()
+            )
+
+    def test_an_entry_names_its_lots_member_or_is_refused(self, tenant, lot, on_postgres):
+        if not on_postgres:
+            pytest.skip("SQLite has no such reference; check_ledger reports a stray entry")
+        stranger = MembershipFactory(merchant=tenant.merchant)
+
+        assert not refused(lambda: self.write(lot, tenant.member))
+        assert refused(lambda: self.write(lot, stranger))
+
+    def test_no_index_on_the_entries_is_led_by_member(self, on_postgres):
+        """Each would be one more random page written per entry (README, Scale)."""
+        if not on_postgres:
+            pytest.skip("the index list is PostgreSQL's")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexrelid::regclass::text FROM pg_index"
+                " JOIN pg_attribute ON attrelid = indrelid AND attnum = indkey[0]"
+                " WHERE indrelid = 'loyalty_ledgerentry'::regclass AND attname = 'membership_id'"
+            )
+            assert cursor.fetchall() == []
 
 
 ROW_RULES = {
