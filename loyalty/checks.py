@@ -4,6 +4,7 @@ from the append-only entries, and each disagreement is reported."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -34,20 +35,31 @@ def subtotal(queryset: QuerySet, group: str, expression: object) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
+def balance_mismatches() -> Iterator[Mismatch]:
+    """One pass over the ledger, summed by member and joined to the members: the entries
+    have no index by member (models.LedgerEntry.membership) for a look-up per member."""
+    members, entries = Membership._meta.db_table, LedgerEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.id, m.stamps, COALESCE(e.total, 0) FROM {members} m"
+            f" LEFT JOIN (SELECT membership_id, SUM(delta) AS total FROM {entries}"
+            "  GROUP BY membership_id) e ON e.membership_id = m.id"
+            " WHERE m.stamps <> COALESCE(e.total, 0) OR m.stamps < 0 ORDER BY m.id"
+        )
+        for pk, cached, derived in cursor.fetchall():
+            yield Mismatch("membership stamps vs entries", pk, cached, derived)
+
+
 def membership_mismatches() -> Iterator[Mismatch]:
-    # Through the lots: the entries carry no index by member (models.LedgerEntry.membership).
-    entries = LedgerEntry.objects.filter(award__membership=OuterRef("pk"))
+    yield from balance_mismatches()
     active_lots = Award.objects.filter(membership=OuterRef("pk"), status=AwardStatus.ACTIVE)
     kept_awards = Award.objects.filter(membership=OuterRef("pk")).exclude(
         status=AwardStatus.CANCELED
     )
     members = Membership.objects.annotate(
-        by_entries=subtotal(entries, "membership", "delta"),
         by_lots=subtotal(active_lots, "membership", "stamps_remaining"),
         by_awards=subtotal(kept_awards, "membership", "number_of_stamps"),
     )
-    for m in members.exclude(stamps=F("by_entries"), stamps__gte=0):
-        yield Mismatch("membership stamps vs entries", m.pk, m.stamps, m.by_entries)
     for m in members.exclude(stamps=F("by_lots")):
         yield Mismatch("membership stamps vs lots", m.pk, m.stamps, m.by_lots)
     for m in members.exclude(qualifying_stamps=F("by_awards")):
