@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from loyalty import services
 from loyalty.models import (
+    EVERY_LOT,
     ApiToken,
     Award,
     EmailOutbox,
@@ -105,6 +106,9 @@ class AwardInline(ReadOnlyInline):
         "created_at",
     ]
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Award]:
+        return super().get_queryset(request).filter(EVERY_LOT)  # the member's, by index
 
 
 class EntryInline(ReadOnlyInline):

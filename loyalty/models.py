@@ -138,10 +138,28 @@ class AwardStatus(models.IntegerChoices):
     EXPIRED = 3, "Expired"
 
 
+# A lot is either spendable or closed (spent, cancelled or expired: award_closed_lots_are_empty
+# holds a lot that is not active at zero), and each half has its own index by member.
+LOT_SPENDABLE = Q(status=AwardStatus.ACTIVE, stamps_remaining__gt=0)
+LOT_CLOSED = Q(stamps_remaining=0)
+# Always true; naming both halves lets PostgreSQL read a member's lots from the two partial
+# indexes, where by member alone it would read the whole table.
+EVERY_LOT = LOT_SPENDABLE | LOT_CLOSED
+
+
+class AwardQuerySet(models.QuerySet):
+    def of_member(self, membership: "Membership | int") -> "AwardQuerySet":
+        return self.filter(EVERY_LOT, membership=membership)
+
+
 class Award(models.Model):
     """A lot of stamps: what was given, what is left, and until when it counts."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="awards")
+    # No index by member over all lots: a new lot goes into the spendable half only, so an
+    # award writes one index page chosen by member instead of two (see AwardQuerySet.of_member).
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="awards", db_index=False
+    )
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="awards")
     # Plain integers: the constraints below bound them, and every CHECK costs each write
     # (PostgreSQL re-reads each one's stored expression per statement).
@@ -154,17 +172,18 @@ class Award(models.Model):
     created_at = models.DateTimeField()
     canceled_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AwardQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(
                 fields=["membership", "expiration_date", "id"],
-                condition=Q(status=AwardStatus.ACTIVE, stamps_remaining__gt=0),
+                condition=LOT_SPENDABLE,
                 name="award_spendable_lots",
             ),
+            models.Index(fields=["membership"], condition=LOT_CLOSED, name="award_closed_lots"),
             models.Index(
-                fields=["expiration_date"],
-                condition=Q(status=AwardStatus.ACTIVE, stamps_remaining__gt=0),
-                name="award_due_for_expiry",
+                fields=["expiration_date"], condition=LOT_SPENDABLE, name="award_due_for_expiry"
             ),
         ]
         constraints = [

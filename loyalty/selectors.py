@@ -140,9 +140,7 @@ def store_brief(store: Store) -> dict[str, Any]:
 
 def award_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
     awards = window.apply(
-        Award.objects.filter(membership=membership, transaction__isnull=True).select_related(
-            "store"
-        )
+        Award.objects.of_member(membership).filter(transaction__isnull=True).select_related("store")
     )
     return [
         Activity(
