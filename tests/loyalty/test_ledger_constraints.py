@@ -198,3 +198,13 @@ def test_on_postgresql_each_ledger_table_has_its_rules_in_one_check(on_postgres)
         checks = sorted(cursor.fetchall())
 
     assert checks == sorted(ROW_RULES.items())
+
+
+def test_on_postgresql_members_pages_keep_room_for_their_balance_updates(on_postgres):
+    """Each award rewrites the member's row; room on its page keeps that off the members'
+    indexes even on pages packed by inserts or VACUUM FULL (migration 0017)."""
+    if not on_postgres:
+        pytest.skip("fillfactor is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'loyalty_membership'::regclass")
+        assert cursor.fetchone() == (["fillfactor=90"],)
