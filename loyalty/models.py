@@ -352,7 +352,11 @@ class EmailOutbox(models.Model):
     """Emails written in the same transaction as the change they announce, sent later.
     A row holds the facts; the text is rendered when it is sent."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="emails")
+    # No index by member: nothing reads the outbox by member but a member's deletion, and
+    # such an index costs each award with an email a random page written (README, Scale).
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
     award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="emails")
     recipient = models.EmailField()
     stamps_after = models.BigIntegerField(help_text="The member's stamps right after the award.")

@@ -163,15 +163,17 @@ class TestEntryOwner:
         assert not refused(lambda: self.write(lot, tenant.member))
         assert refused(lambda: self.write(lot, stranger))
 
-    def test_no_index_on_the_entries_is_led_by_member(self, on_postgres):
-        """Each would be one more random page written per entry (README, Scale)."""
+    @pytest.mark.parametrize("table", ["loyalty_ledgerentry", "loyalty_emailoutbox"])
+    def test_no_index_on_what_each_award_appends_is_led_by_member(self, table, on_postgres):
+        """Each would be one more random page written per award (README, Scale)."""
         if not on_postgres:
             pytest.skip("the index list is PostgreSQL's")
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT indexrelid::regclass::text FROM pg_index"
                 " JOIN pg_attribute ON attrelid = indrelid AND attnum = indkey[0]"
-                " WHERE indrelid = 'loyalty_ledgerentry'::regclass AND attname = 'membership_id'"
+                " WHERE indrelid = %s::regclass AND attname = 'membership_id'",
+                [table],
             )
             assert cursor.fetchall() == []
 
