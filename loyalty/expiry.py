@@ -7,14 +7,13 @@ from django.db import transaction
 
 from loyalty import ledger
 from loyalty.lock_objects import membership_qs_for_update
-from loyalty.models import Award, AwardStatus
+from loyalty.models import LOT_SPENDABLE, Award
 
 
 def memberships_with_due_lots(*, now: datetime, limit: int) -> list[int]:
     return list(
         Award.objects.filter(
-            status=AwardStatus.ACTIVE,
-            stamps_remaining__gt=0,
+            LOT_SPENDABLE,
             expiration_date__lt=ledger.local_date(now),
         )
         .order_by("membership_id")

@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from loyalty.models import (
+    LOT_SPENDABLE,
     Award,
     AwardStatus,
     EntryKind,
@@ -49,9 +50,8 @@ def entries_record(membership: Membership, entries: list[LedgerEntry]) -> None:
 
 def spendable_lots(membership: Membership, *, today: date) -> Iterable[Award]:
     return Award.objects.filter(
+        LOT_SPENDABLE,
         membership=membership,
-        status=AwardStatus.ACTIVE,
-        stamps_remaining__gt=0,
         expiration_date__gte=today,
     ).order_by("expiration_date", "id")
 
@@ -61,9 +61,8 @@ def lots_expire_due(*, membership: Membership, now: datetime) -> int:
     require_transaction()
     due = list(
         Award.objects.filter(
+            LOT_SPENDABLE,
             membership=membership,
-            status=AwardStatus.ACTIVE,
-            stamps_remaining__gt=0,
             expiration_date__lt=local_date(now),
         )
     )

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
 
 from loyalty.models import (
+    LOT_SPENDABLE,
     Award,
     AwardStatus,
     DeductionPurpose,
@@ -36,9 +37,8 @@ def membership_spendable_stamps(membership: Membership, *, today: date) -> int:
     so a concurrent write-off cannot be counted twice or not at all."""
     overdue = (
         Award.objects.filter(
+            LOT_SPENDABLE,
             membership=OuterRef("pk"),
-            status=AwardStatus.ACTIVE,
-            stamps_remaining__gt=0,
             expiration_date__lt=today,
         )
         .values("membership")
@@ -62,9 +62,8 @@ def expiration_journals(
     since = max(minimum_date or today, today)
     return list(
         Award.objects.filter(
+            LOT_SPENDABLE,
             membership=membership,
-            status=AwardStatus.ACTIVE,
-            stamps_remaining__gt=0,
             expiration_date__gte=since,
         ).order_by("expiration_date", "id")
     )
