@@ -9,6 +9,7 @@ from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry, Membershi
 from redemptions.models import Redemption
 from redemptions.services import redemption_create
 from tests.factories import MembershipFactory, RewardFactory, award_stamps, deduct_stamps
+from tests.pg_catalog import indexes_led_by_member
 
 pytestmark = pytest.mark.django_db
 
@@ -168,14 +169,7 @@ class TestEntryOwner:
         """Each would be one more random page written per award (README, Scale)."""
         if not on_postgres:
             pytest.skip("the index list is PostgreSQL's")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexrelid::regclass::text FROM pg_index"
-                " JOIN pg_attribute ON attrelid = indrelid AND attnum = indkey[0]"
-                " WHERE indrelid = %s::regclass AND attname = 'membership_id'",
-                [table],
-            )
-            assert cursor.fetchall() == []
+        assert indexes_led_by_member(table) == []
 
 
 ROW_RULES = {

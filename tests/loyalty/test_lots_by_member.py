@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from loyalty.models import Award, AwardStatus, Membership, Store
 from tests.factories import MembershipFactory
+from tests.pg_catalog import indexes_led_by_member
 
 pytestmark = pytest.mark.django_db
 
@@ -74,16 +75,7 @@ def test_on_postgresql_the_only_indexes_led_by_member_are_the_two_halves(on_post
     """A new lot is spendable, so an award writes to one of them (README, Scale)."""
     if not on_postgres:
         pytest.skip("the index list is PostgreSQL's")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid) FROM pg_index"
-            " JOIN pg_attribute ON attrelid = indrelid AND attnum = indkey[0]"
-            " WHERE indrelid = 'loyalty_award'::regclass AND attname = 'membership_id'"
-            " ORDER BY 1"
-        )
-        indexes = cursor.fetchall()
-
-    assert indexes == [
+    assert indexes_led_by_member("loyalty_award") == [
         ("award_closed_lots", "(stamps_remaining = 0)"),
         ("award_spendable_lots", "((stamps_remaining > 0) AND (status = 1))"),
     ]
