@@ -262,6 +262,8 @@ class LedgerEntry(models.Model):
         db_index=False,
         related_name="entries",
     )
+    # On PostgreSQL the (award, membership) reference checks the lot, so this key's own
+    # constraint is dropped there (migration 0019): one check fewer per entry at commit.
     award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="entries")
     deduction = models.ForeignKey(
         StampsDeduction, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"

@@ -46,6 +46,15 @@ def entry(lot, kind: int, delta: int, *, with_deduction: bool) -> None:
         )
 
 
+def constraints_check_now() -> None:
+    """Foreign keys are checked at commit, which a test inside its transaction never reaches."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    else:
+        connection.check_constraints(table_names=["loyalty_ledgerentry"])
+
+
 def refused(write) -> bool:
     try:
         write()
@@ -146,23 +155,47 @@ class TestSpends:
 
 
 class TestEntryOwner:
-    """On PostgreSQL an entry's (award, membership) references its lot's (migration 0015)."""
+    """On PostgreSQL an entry's (award, membership) references its lot's (migration 0015),
+    which also checks the lot on its own (migration 0019)."""
 
-    def write(self, lot, membership: Membership) -> None:
-        award, _ = lot
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS entry_lot_of_member IMMEDIATE")  # not at COMMIT
+    def write(self, membership: Membership, award_id: int) -> None:
+        with transaction.atomic():
             LedgerEntry.objects.create(
-                membership=membership, award=award, kind=AWARD, delta=1, created_at=timezone.now()
+                membership=membership,
+                award_id=award_id,
+                kind=AWARD,
+                delta=1,
+                created_at=timezone.now(),
             )
+            constraints_check_now()
 
     def test_an_entry_names_its_lots_member_or_is_refused(self, tenant, lot, on_postgres):
         if not on_postgres:
             pytest.skip("SQLite has no such reference; check_ledger reports a stray entry")
+        award, _ = lot
         stranger = MembershipFactory(merchant=tenant.merchant)
 
-        assert not refused(lambda: self.write(lot, tenant.member))
-        assert refused(lambda: self.write(lot, stranger))
+        assert not refused(lambda: self.write(tenant.member, award.pk))
+        assert refused(lambda: self.write(stranger, award.pk))
+
+    def test_an_entry_naming_no_lot_is_refused(self, tenant, lot):
+        award, _ = lot
+        missing = Award.objects.order_by("-pk").values_list("pk", flat=True).first() + 1
+
+        assert not refused(lambda: self.write(tenant.member, award.pk))
+        assert refused(lambda: self.write(tenant.member, missing))
+
+    def test_on_postgresql_the_lot_reference_is_the_only_check_of_an_entrys_lot(self, on_postgres):
+        """Each foreign key is a query at every commit that writes an entry (migration 0019)."""
+        if not on_postgres:
+            pytest.skip("SQLite keeps the entry's foreign key to its lot")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname FROM pg_constraint WHERE contype = 'f'"
+                " AND conrelid = 'loyalty_ledgerentry'::regclass"
+                " AND confrelid = 'loyalty_award'::regclass"
+            )
+            assert cursor.fetchall() == [("entry_lot_of_member",)]
 
     @pytest.mark.parametrize("table", ["loyalty_ledgerentry", "loyalty_emailoutbox"])
     def test_no_index_on_what_each_award_appends_is_led_by_member(self, table, on_postgres):
