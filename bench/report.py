@@ -4,8 +4,9 @@ Usage: report.py RUN_DIR OUT_JSON SCENARIO...
 The scenario `add-floor` is the yardstick of bench/floor_app.py; the add's share of it is
 reported beside the ratios.
 RUN_DIR holds wrk-<scenario>.txt (wrk output with the BENCH_JSON line of stamps.lua) and
-pgbench.txt; the rest comes from the environment run.sh sets. Exits 1 if any scenario had
-an error or the ledger check failed."""
+pgbench-before.txt and pgbench-after.txt, the yardstick's runs either side of the scenarios,
+whose mean tps is the ratios' denominator; the rest comes from the environment run.sh sets.
+Exits 1 if any scenario had an error or the ledger check failed."""
 
 import json
 import os
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 FLOOR = "add-floor"
+PGBENCH_RUNS = ("before", "after")  # the scenarios
 
 
 def wrk_result(text: str) -> dict:
@@ -93,13 +95,16 @@ def cpu_model() -> str:
 
 def main(run_dir: str, out_json: str, *scenarios: str) -> int:
     run = Path(run_dir)
-    pgbench_text = (run / "pgbench.txt").read_text()
-    tps = pgbench_tps(pgbench_text)
+    pgbench_texts = {when: (run / f"pgbench-{when}.txt").read_text() for when in PGBENCH_RUNS}
+    tps_runs = {when: pgbench_tps(text) for when, text in pgbench_texts.items()}
+    tps = sum(tps_runs.values()) / len(tps_runs)
     results = {name: wrk_result((run / f"wrk-{name}.txt").read_text()) for name in scenarios}
     for name, result in results.items():
         result["ratio_to_pgbench"] = round(result["requests_per_s"] / tps, 3)
         result["postgresql_per_request"] = work_per_request(run, name, result["requests"])
-    pgbench_work = work_per_request(run, "pgbench", pgbench_transactions(pgbench_text))
+    pgbench_work = work_per_request(
+        run, "pgbench-before", pgbench_transactions(pgbench_texts["before"])
+    )
     env = os.environ
     ledger_ok = env.get("LEDGER_OK") == "1"
     machine = {
@@ -122,6 +127,7 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
         "machine": machine,
         "settings": settings,
         "pgbench_tps": round(tps, 1),
+        "pgbench_tps_runs": {when: round(value, 1) for when, value in tps_runs.items()},
         "pgbench_postgresql_per_transaction": pgbench_work,
         "scenarios": results,
         "ledger_check_passed": ledger_ok,
@@ -150,7 +156,9 @@ def main(run_dir: str, out_json: str, *scenarios: str) -> int:
             f"{name:<10} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
             f"{r['errors']:>7} {r['ratio_to_pgbench']:>7.3f}"
         )
-    print(f"{'pgbench':<10} {tps:>9.1f}   (TPC-B-like tps, the ratio's denominator)")
+    runs = " and ".join(f"{value:.1f} {when}" for when, value in tps_runs.items())
+    print(f"{'pgbench':<10} {tps:>9.1f}   (TPC-B-like tps, the ratios' denominator)")
+    print(f"{'':<10} {'':>9}   the mean of {runs} the scenarios")
     work = {name: r["postgresql_per_request"] for name, r in results.items()}
     work["pgbench"] = pgbench_work
     if any(work.values()):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the production server (`python -m stamps_server.serve`) on PostgreSQL, driven by wrk,
-# next to pgbench's TPC-B-like run on the same PostgreSQL server, in the same run.
+# next to pgbench's TPC-B-like run on the same PostgreSQL server, before and after the scenarios.
 # Prints a table and writes bench/results/latest.json; exits non-zero on any request error or
 # if `manage.py check_ledger` fails afterwards.
 #
@@ -139,13 +139,19 @@ pg_counters() { # FILE
     psql "$DATABASE_URL" -tAc "$PG_COUNTERS" >"$1" 2>/dev/null || rm -f "$1"
 }
 
-# -- pgbench: the yardstick ---------------------------------------------------------------------
-say "pgbench TPC-B-like, $CONNECTIONS clients, ${DURATION}s"
-pgbench -i -q -s 10 "$PGBENCH_URL" >"$RUN/pgbench-init.txt" 2>&1
-checkpoint
-pg_counters "$RUN/pg-pgbench-before.json"
-pgbench -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_URL" 2>&1 | tee "$RUN/pgbench.txt"
-pg_counters "$RUN/pg-pgbench-after.json"
+# -- pgbench: the yardstick, run before the scenarios and again after them ---------------------
+# This machine's speed drifts by a fifth from one minute to the next; the mean of the two runs
+# bracketing the scenarios is the ratio's denominator, and both are reported.
+pgbench_run() { # NAME: pgbench-NAME.txt, and PostgreSQL's counters around it
+    say "pgbench TPC-B-like ($1 the scenarios), $CONNECTIONS clients, ${DURATION}s"
+    pgbench -i -q -s 10 "$PGBENCH_URL" >"$RUN/pgbench-init.txt" 2>&1
+    checkpoint
+    pg_counters "$RUN/pg-pgbench-$1-before.json"
+    pgbench -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" "$PGBENCH_URL" 2>&1 |
+        tee "$RUN/pgbench-$1.txt"
+    pg_counters "$RUN/pg-pgbench-$1-after.json"
+}
+pgbench_run before
 
 # -- the server -----------------------------------------------------------------------------------
 export GRANIAN_HOST=127.0.0.1 GRANIAN_PORT=$PORT STAMPS_REQUIRE_HTTPS=false
@@ -216,6 +222,7 @@ BENCH_MODE=add wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency \
     -s bench/stamps.lua "$BASE_URL" | tee "$RUN/wrk-add-floor.txt"
 pg_counters "$RUN/pg-add-floor-after.json"
 stop_server
+pgbench_run after
 
 say "ledger check"
 ledger_ok=1
