@@ -1,17 +1,22 @@
 """Customer emails go through an outbox: written in the ledger's transaction, sent after
-commit by `manage.py send_emails`, retried with back-off until delivered."""
+commit by `manage.py send_emails`, retried with back-off until delivered; rows done with
+are deleted after a while by `manage.py purge_sent_emails`."""
 
 import logging
 from datetime import datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.models import Award, EmailOutbox, Membership, OutboxStatus
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+OUTBOX_RETENTION = timedelta(days=30)
+MIN_OUTBOX_RETENTION = timedelta(days=1)
+PURGE_BATCH = 10_000
 
 
 def award_email_enqueue(*, membership: Membership, award: Award, now: datetime) -> EmailOutbox:
@@ -70,3 +75,22 @@ def email_deliver(email: EmailOutbox, *, now: datetime) -> int:
     email.sent_at = now
     email.save(update_fields=["attempts", "status", "sent_at"])
     return 1
+
+
+def outbox_purge(
+    *, now: datetime, older_than: timedelta = OUTBOX_RETENTION, batch_size: int = PURGE_BATCH
+) -> int:
+    """Deletes emails sent, or given up on, more than `older_than` ago (at least a day):
+    each row holds a customer's address, and nothing reads it once it is done with. Pending
+    emails stay whatever their age. Deleted in batches, each its own short transaction, so
+    the outbox's writers never wait long. Returns how many were deleted."""
+    cutoff = now - max(older_than, MIN_OUTBOX_RETENTION)
+    done_with = EmailOutbox.objects.filter(
+        Q(status=OutboxStatus.SENT, sent_at__lt=cutoff)
+        | Q(status=OutboxStatus.FAILED, created_at__lt=cutoff)
+    )
+    deleted = 0
+    while batch := list(done_with.values_list("pk", flat=True)[:batch_size]):
+        count, _ = EmailOutbox.objects.filter(pk__in=batch).delete()
+        deleted += count
+    return deleted

@@ -26,7 +26,7 @@ from loyalty.models import (
     OutboxStatus,
     Store,
 )
-from loyalty.notifications import MAX_ATTEMPTS, award_email_enqueue
+from loyalty.notifications import MAX_ATTEMPTS, award_email_enqueue, outbox_purge
 from redemptions.models import Reward
 from tests.factories import MembershipFactory, award_stamps
 
@@ -419,3 +419,62 @@ class TestSendEmails:
         email.refresh_from_db()
         assert (email.attempts, email.status) == (MAX_ATTEMPTS, OutboxStatus.FAILED)
         assert mail.outbox == []
+
+
+def email_aged(member, status: int, days: int) -> EmailOutbox:
+    """An outbox row sent, given up on or still pending, written `days` ago."""
+    email = queued_email(member)
+    then = timezone.now() - datetime.timedelta(days=days)
+    sent_at = then if status == OutboxStatus.SENT else None
+    EmailOutbox.objects.filter(pk=email.pk).update(status=status, created_at=then, sent_at=sent_at)
+    return email
+
+
+class TestPurgeSentEmails:
+    def test_deletes_emails_done_with_past_the_retention_and_keeps_the_rest(self):
+        member = MembershipFactory()
+        old_sent = email_aged(member, OutboxStatus.SENT, days=31)
+        old_failed = email_aged(member, OutboxStatus.FAILED, days=31)
+        kept = [
+            email_aged(member, OutboxStatus.SENT, days=29),
+            email_aged(member, OutboxStatus.FAILED, days=29),
+            email_aged(member, OutboxStatus.PENDING, days=400),
+        ]
+
+        out, _ = run("purge_sent_emails")
+
+        assert out.strip() == "purged 2 email(s)"
+        remaining = set(EmailOutbox.objects.values_list("pk", flat=True))
+        assert remaining == {email.pk for email in kept}
+        assert not {old_sent.pk, old_failed.pk} & remaining
+
+    def test_days_sets_the_retention_but_never_under_one_day(self):
+        member = MembershipFactory()
+        two_days = email_aged(member, OutboxStatus.SENT, days=2)
+        today = email_aged(member, OutboxStatus.SENT, days=0)
+
+        run("purge_sent_emails", "--days", "0")
+
+        assert set(EmailOutbox.objects.values_list("pk", flat=True)) == {today.pk}
+        assert not EmailOutbox.objects.filter(pk=two_days.pk).exists()
+
+    def test_deletes_in_batches_until_none_is_left(self):
+        member = MembershipFactory()
+        for _ in range(5):
+            email_aged(member, OutboxStatus.SENT, days=40)
+
+        deleted = outbox_purge(now=timezone.now(), batch_size=2)
+
+        assert deleted == 5
+        assert not EmailOutbox.objects.exists()
+
+    def test_leaves_the_ledger_alone(self):
+        member = MembershipFactory()
+        email = email_aged(member, OutboxStatus.SENT, days=40)
+        entries = LedgerEntry.objects.count()
+
+        run("purge_sent_emails")
+
+        assert Award.objects.filter(pk=email.award_id).exists()
+        assert LedgerEntry.objects.count() == entries
+        assert list(ledger_mismatches()) == []
