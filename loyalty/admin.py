@@ -8,7 +8,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.errors import DomainError
 from loyalty import services
+from loyalty.ledger import Actor
 from loyalty.models import (
     EVERY_LOT,
     ApiToken,
@@ -23,7 +25,6 @@ from loyalty.models import (
     Store,
 )
 from loyalty.tokens import api_token_create, api_token_revoke
-from stamps_server.errors import DomainError
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -157,9 +158,11 @@ def report_refusal(request: HttpRequest, error: DomainError) -> None:
 
 class ServiceAddForm(forms.ModelForm):
     """An admin add form that creates through a service while validating, so a refusal is
-    shown on the form like any other error and nothing is written."""
+    shown on the form like any other error and nothing is written. `actor` is the staff
+    user (ServiceAddAdmin.get_form sets it)."""
 
     created: Any = None
+    actor = Actor()
 
     def perform(self, data: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -178,8 +181,14 @@ class ServiceAddForm(forms.ModelForm):
 
 
 class ServiceAddAdmin(AppendOnlyAdmin):
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": Actor(staff_id=request.user.pk)})
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.pk = form.created.pk
+        obj.pk = form.created.id
 
 
 class AwardAddForm(ServiceAddForm):
@@ -194,12 +203,12 @@ class AwardAddForm(ServiceAddForm):
             "require_email_notification",
         ]
 
-    def perform(self, data: dict[str, Any]) -> Award:
+    def perform(self, data: dict[str, Any]) -> services.Awarded:
         membership = data["membership"]
         return services.award_create(
             merchant=membership.merchant,
             request=services.AwardRequest(
-                user=str(membership.pk),
+                user=None,
                 store=data["store"].pk,
                 number_of_stamps=data["number_of_stamps"],
                 notes=data.get("notes", ""),
@@ -207,6 +216,8 @@ class AwardAddForm(ServiceAddForm):
                 require_email_notification=data.get("require_email_notification", False),
             ),
             now=timezone.now(),
+            actor=self.actor,
+            membership_id=membership.pk,
         )
 
 
@@ -215,14 +226,16 @@ class DeductionAddForm(ServiceAddForm):
         model = StampsDeduction
         fields = ["membership", "stamps", "notes"]
 
-    def perform(self, data: dict[str, Any]) -> StampsDeduction:
+    def perform(self, data: dict[str, Any]) -> services.Deducted:
         membership = data["membership"]
         return services.stamps_deduct(
             merchant=membership.merchant,
-            user=str(membership.pk),
+            user=None,
             stamps=data["stamps"],
             notes=data["notes"],
             now=timezone.now(),
+            actor=self.actor,
+            membership_id=membership.pk,
         )
 
 
@@ -254,9 +267,11 @@ class AwardAdmin(ServiceAddAdmin):
             try:
                 services.award_cancel(
                     merchant=award.membership.merchant,
-                    user=str(award.membership_id),
+                    user=None,
                     award_id=award.pk,
                     now=timezone.now(),
+                    actor=Actor(staff_id=request.user.pk),
+                    membership_id=award.membership_id,
                 )
             except DomainError as error:
                 report_refusal(request, error)

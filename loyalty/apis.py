@@ -1,21 +1,22 @@
-from datetime import UTC
 from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
 
-from loyalty import services
-from loyalty.ledger import local_date
-from loyalty.models import Award, AwardStatus, Membership, Merchant, StampsDeduction
-from stamps_server.api import (
+from core.api import (
+    Caller,
     StampsApiView,
     StampsInput,
     TextField,
     UserField,
     id_field,
+    moment,
     stamps_field,
 )
-from stamps_server.schema import Body, stamps_schema
+from core.schema import Body, stamps_schema
+from loyalty import services
+from loyalty.ledger import Actor, MemberAfter, merchant_date
+from loyalty.models import AwardStatus, DeductionStatus, Merchant
 
 
 class CustomerSummary(Body):
@@ -24,8 +25,8 @@ class CustomerSummary(Body):
     status = serializers.CharField(help_text="The member's level, e.g. Blue.")
 
 
-def customer_summary(membership: Membership) -> dict[str, Any]:
-    return {"id": membership.pk, "stamps": membership.stamps, "status": membership.level.name}
+def customer_summary(member: MemberAfter) -> dict[str, Any]:
+    return {"id": member.id, "stamps": member.stamps, "status": member.level_name}
 
 
 class AwardSummary(Body):
@@ -33,8 +34,8 @@ class AwardSummary(Body):
     number_of_stamps = serializers.IntegerField()
 
 
-def award_summary(award: Award) -> dict[str, Any]:
-    return {"id": award.pk, "number_of_stamps": award.number_of_stamps}
+def award_summary(award: services.Awarded | services.Canceled) -> dict[str, Any]:
+    return {"id": award.id, "number_of_stamps": award.number_of_stamps}
 
 
 class MembershipDetail(Body):
@@ -49,17 +50,18 @@ class MembershipDetail(Body):
     created = serializers.DateField()
 
 
-def membership_detail(membership: Membership) -> dict[str, Any]:
+def membership_detail(merchant: Merchant, deducted: services.Deducted) -> dict[str, Any]:
+    member = deducted.member
     return {
-        "id": membership.pk,
-        "group_id": membership.merchant_id,
-        "status": membership.level.number,
-        "status_text": membership.level.name,
-        "stamps": membership.stamps,
+        "id": member.id,
+        "group_id": merchant.pk,
+        "status": member.level_number,
+        "status_text": member.level_name,
+        "stamps": member.stamps,
         "balance": 0,
-        "referral_code": membership.referral_code,
-        "is_blocked": membership.is_blocked,
-        "created": local_date(membership.created_at).isoformat(),
+        "referral_code": deducted.referral_code,
+        "is_blocked": False,  # a blocked member cannot spend
+        "created": merchant_date(merchant, deducted.member_since).isoformat(),
     }
 
 
@@ -72,16 +74,18 @@ class DeductionDetail(Body):
     status = serializers.IntegerField()
 
 
-def deduction_detail(deduction: StampsDeduction) -> dict[str, Any]:
-    created = deduction.created_at.astimezone(UTC).replace(microsecond=0)
+def deduction_detail(deduction: services.Deducted) -> dict[str, Any]:
     return {
-        "id": deduction.pk,
+        "id": deduction.id,
         "stamps": deduction.stamps,
         "notes": deduction.notes,
-        "created": created.isoformat(),
-        "created_timestamp": int(created.timestamp()),
-        "status": deduction.status,
+        **moment(deduction.created_at),
+        "status": int(DeductionStatus.ACTIVE),
     }
+
+
+def actor(caller: Caller) -> Actor:
+    return Actor(token_id=caller.token_id)
 
 
 @stamps_schema("Award stamps to a member")
@@ -98,10 +102,14 @@ class StampsAddApi(StampsApiView):
         customer = CustomerSummary()
         award = AwardSummary()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        award_request = services.AwardRequest(**self.validated(body))
-        award = services.award_create(merchant=merchant, request=award_request, now=timezone.now())
-        return {"customer": customer_summary(award.membership), "award": award_summary(award)}
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        award = services.award_create(
+            merchant=caller.merchant,
+            request=services.AwardRequest(**data),
+            now=timezone.now(),
+            actor=actor(caller),
+        )
+        return {"customer": customer_summary(award.member), "award": award_summary(award)}
 
 
 class CanceledAward(AwardSummary):
@@ -118,13 +126,16 @@ class StampsCancelApi(StampsApiView):
         customer = CustomerSummary()
         award = CanceledAward()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         award = services.award_cancel(
-            merchant=merchant, user=data["user"], award_id=data["id"], now=timezone.now()
+            merchant=caller.merchant,
+            user=data["user"],
+            award_id=data["id"],
+            now=timezone.now(),
+            actor=actor(caller),
         )
-        award_body = award_summary(award) | {"status": AwardStatus(award.status).label}
-        return {"customer": customer_summary(award.membership), "award": award_body}
+        award_body = award_summary(award) | {"status": AwardStatus.CANCELED.label}
+        return {"customer": customer_summary(award.member), "award": award_body}
 
 
 @stamps_schema("Deduct stamps from a member")
@@ -138,11 +149,11 @@ class DeductStampsApi(StampsApiView):
         membership = MembershipDetail()
         stamps_deduction = DeductionDetail()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         deduction = services.stamps_deduct(
-            merchant=merchant, **self.validated(body), now=timezone.now()
+            merchant=caller.merchant, **data, now=timezone.now(), actor=actor(caller)
         )
         return {
-            "membership": membership_detail(deduction.membership),
+            "membership": membership_detail(caller.merchant, deduction),
             "stamps_deduction": deduction_detail(deduction),
         }

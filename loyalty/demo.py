@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from loyalty.ledger import SYSTEM
 from loyalty.models import Level, Membership, Merchant, Store
 from loyalty.services import AwardRequest, award_create, membership_create
 from loyalty.tokens import api_token_create
@@ -108,6 +109,7 @@ def demo_members_ensure(merchant: Merchant, store: Store, *, now: datetime) -> N
                 require_email_notification=False,
             ),
             now=now,
+            actor=SYSTEM,
         )
 
 

@@ -1,77 +1,33 @@
-"""What a till asks about a member: ping, look-up, registration, expiring stamps, history.
+"""What a till asks about a member: ping, look-up, registration, expiring stamps.
 
-GET endpoints take their parameters (and `token`, `merchant`) from the query string.
-`merchant` is optional, since the token names the merchant; when sent it must be the token's
-merchant, and a different one is refused as 400 `invalid` on the `merchant` field in the
-field-map shape (not 403): the till learns which parameter is wrong, and learns nothing about
-the other merchant."""
+GET endpoints take their parameters (and `token`, `merchant`) from the query string;
+`merchant` is optional, since the token names the merchant (core.api.ensure_own_merchant)."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.api import (
+    Caller,
+    MerchantQuery,
+    StampsApiView,
+    StampsInput,
+    StampsReadView,
+    TextField,
+    UserField,
+    ensure_own_merchant,
+    id_field,
+    moment,
+)
+from core.schema import Body, stamps_schema
+from loyalty.ledger import merchant_date
 from loyalty.members import membership_find
 from loyalty.models import Gender, Membership, Merchant
 from loyalty.registration import Registration, membership_register
-from loyalty.selectors import (
-    Activity,
-    activities_page,
-    expiration_journals,
-    membership_spendable_stamps,
-)
-from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field
-from stamps_server.authentication import ApiClient
-from stamps_server.errors import DomainError, ErrorStyle
-from stamps_server.schema import Body, stamps_schema
-
-
-class MerchantMismatch(DomainError):
-    code = "invalid"
-    message = "Does not match the merchant of this token."
-    field = "merchant"
-
-
-def ensure_own_merchant(merchant_id: int | None, merchant: Merchant) -> None:
-    if merchant_id is not None and merchant_id != merchant.pk:
-        raise MerchantMismatch()
-
-
-class MerchantQuery(serializers.Serializer):
-    """What every GET endpoint takes besides `token`."""
-
-    merchant = id_field(required=False)
-
-
-class StampsReadView(APIView):
-    """A Stamps GET endpoint. Subclasses declare an InputSerializer (a MerchantQuery) for the
-    query string and a `read()` that calls selectors and returns the success body; errors
-    are rendered in the shape `error_style` names, as for the POST endpoints."""
-
-    http_method_names = ["get", "options"]
-    error_style = ErrorStyle.FIELD_MAP
-    InputSerializer: type[MerchantQuery]
-
-    @property
-    def merchant(self) -> Merchant:
-        client = self.request.user
-        assert isinstance(client, ApiClient)
-        return client.merchant
-
-    def read(self, query: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def get(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        query = dict(serializer.validated_data)
-        ensure_own_merchant(query.pop("merchant", None), self.merchant)
-        return Response(self.read(query))
+from loyalty.selectors import expiration_journals, membership_spendable_stamps
 
 
 def gender_field() -> serializers.IntegerField:
@@ -80,17 +36,12 @@ def gender_field() -> serializers.IntegerField:
     )
 
 
-def moment(value: datetime) -> dict[str, Any]:
-    at = value.astimezone(UTC).replace(microsecond=0)
-    return {"created": at.isoformat(), "created_timestamp": int(at.timestamp())}
-
-
 def iso_date_or_none(membership: Membership) -> str | None:
     return membership.birthday.isoformat() if membership.birthday else None
 
 
-def today() -> date:
-    return timezone.localdate()
+def today(merchant: Merchant) -> date:
+    return merchant_date(merchant, timezone.now())
 
 
 class Pong(Body):
@@ -106,8 +57,9 @@ class PingApi(StampsApiView):
     class OutputSerializer(Body):
         pong = Pong()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        ensure_own_merchant(self.validated(body).get("merchant"), merchant)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        merchant = caller.merchant
+        ensure_own_merchant(data.get("merchant"), merchant)
         return {"pong": {"merchant": merchant.name, "merchant_id": merchant.pk}}
 
 
@@ -135,7 +87,7 @@ class MembershipStatusApi(StampsReadView):
         membership = membership_find(merchant=self.merchant, user=query["user"])
         return {
             "id": membership.pk,
-            "stamps": membership_spendable_stamps(membership, today=today()),
+            "stamps": membership_spendable_stamps(membership, today=today(self.merchant)),
             "membership_status": membership.level.name,
             "name": membership.name,
             "phone": membership.phone,
@@ -188,11 +140,11 @@ class MembershipDetailsApi(StampsReadView):
                 "level": membership.level.number,
                 "level_text": membership.level.name,
                 "member_status": "Blocked" if membership.is_blocked else "Active",
-                "stamps": membership_spendable_stamps(membership, today=today()),
+                "stamps": membership_spendable_stamps(membership, today=today(self.merchant)),
                 "balance": 0,
                 "is_blocked": membership.is_blocked,
                 "referral_code": membership.referral_code,
-                "start_date": timezone.localdate(membership.created_at).isoformat(),
+                "start_date": merchant_date(self.merchant, membership.created_at).isoformat(),
                 "created": moment(membership.created_at)["created"],
             },
             "user": {
@@ -261,11 +213,11 @@ class MembershipRegisterApi(StampsApiView):
     class OutputSerializer(Body):
         customer = RegisteredCustomer()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        merchant = caller.merchant
         ensure_own_merchant(data.pop("merchant"), merchant)
         membership = membership_register(
-            merchant=merchant, registration=Registration(**data), today=today()
+            merchant=merchant, registration=Registration(**data), today=today(merchant)
         )
         return {
             "customer": {
@@ -304,7 +256,7 @@ class ExpirationJournalsApi(StampsReadView):
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         membership = membership_find(merchant=self.merchant, user=query["user"])
         minimum = query.get("minimum_expiration_date") or query.get("expiration_date")
-        lots = expiration_journals(membership, today=today(), minimum_date=minimum)
+        lots = expiration_journals(membership, today=today(self.merchant), minimum_date=minimum)
         return {
             "expiration_journals": [
                 {
@@ -314,110 +266,4 @@ class ExpirationJournalsApi(StampsReadView):
                 }
                 for lot in lots
             ]
-        }
-
-
-class StoreBrief(Body):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class ActivityAward(Body):
-    id = serializers.IntegerField(required=False, help_text="On type 15: the expired lot.")
-    stamps = serializers.IntegerField(required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
-    status = serializers.IntegerField(required=False)
-    status_text = serializers.CharField(required=False)
-    expiration_date = serializers.DateField(required=False)
-
-
-class ActivityDeduction(Body):
-    stamps = serializers.IntegerField()
-    notes = serializers.CharField(allow_blank=True)
-    status = serializers.IntegerField()
-    status_text = serializers.CharField()
-
-
-class ActivityRedemption(Body):
-    reward = serializers.CharField(help_text="The reward's name.")
-    reward_id = serializers.IntegerField()
-    stamps = serializers.IntegerField()
-    status = serializers.IntegerField()
-    status_text = serializers.CharField()
-
-
-class ActivityTransaction(Body):
-    invoice_number = serializers.CharField()
-    value = serializers.FloatField(help_text="The purchase's total value.")
-    stamps_earned = serializers.IntegerField()
-    status = serializers.IntegerField()
-    status_text = serializers.CharField()
-
-
-class ActivityLevelChange(Body):
-    level = serializers.IntegerField(help_text="The level reached, e.g. 200.")
-    level_text = serializers.CharField(help_text="Its name, e.g. Silver.")
-    previous_level = serializers.IntegerField(help_text="The level left, e.g. 100.")
-    previous_level_text = serializers.CharField(help_text="Its name, e.g. Blue.")
-
-
-class ActivityBody(Body):
-    """One line of history. Besides the common keys, each type carries its own: `award` and
-    `store` (2), `transaction` and `store` (0), `redemption` and `store` (1), `membership`
-    (5 and 6, with `stamps` 0), `stamps_deduction` (10), `expired_stamps` and `award` (15)."""
-
-    id = serializers.IntegerField(help_text="The source row's id, unique within a type.")
-    type = serializers.IntegerField(
-        help_text="0 transaction, 1 redemption, 2 awarded stamps, "
-        "5 level upgrade, 6 level downgrade, 10 deduct stamps, 15 stamps expired."
-    )
-    type_text = serializers.CharField()
-    stamps = serializers.IntegerField(help_text="The amount moved; `type` says which way.")
-    created = serializers.DateTimeField(help_text="UTC, to the second.")
-    created_timestamp = serializers.IntegerField(help_text="`created` in Unix seconds.")
-    award = ActivityAward(required=False)
-    store = StoreBrief(required=False)
-    stamps_deduction = ActivityDeduction(required=False)
-    redemption = ActivityRedemption(required=False)
-    transaction = ActivityTransaction(required=False)
-    membership = ActivityLevelChange(required=False)
-    expired_stamps = serializers.IntegerField(required=False)
-
-
-def activity_body(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "type": int(activity.type),
-        "type_text": activity.type.label,
-        "stamps": activity.stamps,
-        **moment(activity.created_at),
-        **activity.details,
-    }
-
-
-@stamps_schema("A member's history, newest first")
-class ActivitiesApi(StampsReadView):
-    """GET /api/v3/activities/: a member's history, newest first, 20 a page at most.
-
-    `older_than` is an ISO 8601 datetime, not an activity id: ids here are unique only
-    within a type (an award's id, a redemption's id...). Pass the `created` of the last
-    activity of a page to get the next one (URL-encode it: a `+` in a query string is a
-    space); `has_next` says whether there is one. A page never splits one second's
-    activities, so it may hold fewer than 20. `stamps` is always the amount moved; `type`
-    says which way."""
-
-    class InputSerializer(MerchantQuery):
-        user = UserField()
-        older_than = serializers.DateTimeField(required=False)
-
-    class OutputSerializer(Body):
-        activities = ActivityBody(many=True)
-        has_next = serializers.BooleanField()
-
-    def read(self, query: dict[str, Any]) -> dict[str, Any]:
-        membership = membership_find(merchant=self.merchant, user=query["user"])
-        page = activities_page(membership, older_than=query.get("older_than"))
-        return {
-            "activities": [activity_body(activity) for activity in page.activities],
-            "has_next": page.has_next,
         }

@@ -1,6 +1,7 @@
-"""Customer emails go through an outbox: written in the ledger's transaction, sent after
-commit by `manage.py send_emails`, retried with back-off until delivered; rows done with
-are deleted after a while by `manage.py purge_sent_emails`."""
+"""Customer emails go through an outbox: written by the ledger in the award's transaction
+(stamps_award, loyalty/sql), sent after commit by `manage.py send_emails`, retried with
+back-off until delivered; rows done with are deleted after a while by
+`manage.py purge_sent_emails`."""
 
 import logging
 from datetime import datetime, timedelta
@@ -10,25 +11,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from loyalty.models import Award, EmailOutbox, Membership, OutboxStatus
+from loyalty.models import EmailOutbox, OutboxStatus
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 OUTBOX_RETENTION = timedelta(days=30)
 MIN_OUTBOX_RETENTION = timedelta(days=1)
 PURGE_BATCH = 10_000
-
-
-def award_email_enqueue(*, membership: Membership, award: Award, now: datetime) -> EmailOutbox:
-    assert membership.email
-    return EmailOutbox.objects.create(
-        membership=membership,
-        award=award,
-        recipient=membership.email,
-        stamps_after=membership.stamps,
-        created_at=now,
-        next_attempt_at=now,
-    )
 
 
 def award_email_text(email: EmailOutbox) -> tuple[str, str]:

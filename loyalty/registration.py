@@ -6,9 +6,9 @@ from datetime import date
 
 from django.db import transaction
 
+from core.errors import DomainError
 from loyalty.models import Gender, Membership, Merchant
 from loyalty.services import MemberExists, membership_create, store_get
-from stamps_server.errors import DomainError
 
 ISSUED_MEMBER_ID_DIGITS = 12
 

@@ -3,17 +3,15 @@
 Nothing here writes or locks. Stamps shown to a customer never include a lot past its
 expiration date, even before the expiry sweep (or the member's next write) has written it off."""
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
-from django.utils.module_loading import import_string
+from django.db.models import QuerySet, Sum
 
+from core.db import function_value
+from loyalty.ledger import LotOverdue
 from loyalty.models import (
     LOT_SPENDABLE,
     Award,
@@ -29,29 +27,12 @@ from loyalty.models import (
     Store,
 )
 
-ACTIVITIES_PER_PAGE = 20
-
 
 def membership_spendable_stamps(membership: Membership, *, today: date) -> int:
-    """The cached balance less what sits in lots already past their date, in one statement
-    so a concurrent write-off cannot be counted twice or not at all."""
-    overdue = (
-        Award.objects.filter(
-            LOT_SPENDABLE,
-            membership=OuterRef("pk"),
-            expiration_date__lt=today,
-        )
-        .values("membership")
-        .annotate(total=Sum("stamps_remaining"))
-        .values("total")
-    )
-    spendable = F("stamps") - Coalesce(Subquery(overdue), 0)
-    return int(
-        Membership.objects.filter(pk=membership.pk)
-        .annotate(spendable=spendable)
-        .values_list("spendable", flat=True)
-        .get()
-    )
+    """The cached balance less what sits in lots already past their date, by the ledger's
+    own rule (stamps_spendable), in one statement so a concurrent write-off cannot be
+    counted twice or not at all."""
+    return int(function_value("stamps_spendable", [membership.pk, today]))
 
 
 def expiration_journals(
@@ -61,11 +42,9 @@ def expiration_journals(
     A date before today means today: a lot past its date has expired already."""
     since = max(minimum_date or today, today)
     return list(
-        Award.objects.filter(
-            LOT_SPENDABLE,
-            membership=membership,
-            expiration_date__gte=since,
-        ).order_by("expiration_date", "id")
+        Award.objects.filter(LOT_SPENDABLE, membership=membership)
+        .exclude(LotOverdue("expiration_date", since))
+        .order_by("expiration_date", "id")
     )
 
 
@@ -112,25 +91,6 @@ class ActivityWindow:
             queryset = queryset.filter(**{f"{created}__gte": self.since})
         queryset = queryset.order_by(f"-{created}", tiebreak)
         return queryset[: self.limit] if self.limit is not None else queryset
-
-
-ActivitySource = Callable[[Membership, ActivityWindow], list[Activity]]
-
-# A new kind of history is one function with the signature of ActivitySource, added here.
-# Dotted paths, so an app that depends on loyalty can add its own.
-ACTIVITY_SOURCES = (
-    "loyalty.selectors.award_activities",
-    "loyalty.selectors.deduction_activities",
-    "loyalty.selectors.expiry_activities",
-    "loyalty.selectors.level_change_activities",
-    "redemptions.selectors.redemption_activities",
-    "transactions.selectors.transaction_activities",
-)
-
-
-@functools.cache
-def activity_sources() -> list[ActivitySource]:
-    return [import_string(path) for path in ACTIVITY_SOURCES]
 
 
 def store_brief(store: Store) -> dict[str, Any]:
@@ -234,40 +194,3 @@ def level_change_activities(membership: Membership, window: ActivityWindow) -> l
         )
         for change in level_changes
     ]
-
-
-def activities_collect(membership: Membership, window: ActivityWindow) -> list[Activity]:
-    found = [activity for source in activity_sources() for activity in source(membership, window)]
-    found.sort(key=Activity.sort_key, reverse=True)
-    return found[: window.limit] if window.limit is not None else found
-
-
-@dataclass(frozen=True)
-class ActivityPage:
-    activities: list[Activity]
-    has_next: bool
-
-
-def whole_second(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0)
-
-
-def activities_page(
-    membership: Membership, *, older_than: datetime | None = None, size: int = ACTIVITIES_PER_PAGE
-) -> ActivityPage:
-    """Newest first, created strictly before `older_than`. A page never splits the
-    activities of one second (the precision of `created`), so passing the last activity's
-    `created` as the next `older_than` neither skips nor repeats one; it may hold fewer than
-    `size`, or, when one second holds more than a page, all of that second."""
-    newest = activities_collect(membership, ActivityWindow(before=older_than, limit=size + 1))
-    if len(newest) <= size:
-        return ActivityPage(newest, has_next=False)
-    boundary = whole_second(newest[size - 1].created_at)
-    if whole_second(newest[size].created_at) < boundary:
-        return ActivityPage(newest[:size], has_next=True)
-    page = [activity for activity in newest[:size] if whole_second(activity.created_at) > boundary]
-    if page:
-        return ActivityPage(page, has_next=True)
-    crowded = activities_collect(membership, ActivityWindow(before=older_than, since=boundary))
-    older = activities_collect(membership, ActivityWindow(before=boundary, limit=1))
-    return ActivityPage(crowded, has_next=bool(older))

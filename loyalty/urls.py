@@ -1,5 +1,5 @@
+from core.routes import endpoint
 from loyalty import apis, member_apis
-from stamps_server.routes import endpoint
 
 urlpatterns = [
     endpoint("stamps/add", apis.StampsAddApi, "stamps-add"),
@@ -10,5 +10,4 @@ urlpatterns = [
     endpoint("memberships/register", member_apis.MembershipRegisterApi, "memberships-register"),
     endpoint("v2/memberships/details", member_apis.MembershipDetailsApi, "memberships-details"),
     endpoint("v2/expiration-journals", member_apis.ExpirationJournalsApi, "expiration-journals"),
-    endpoint("v3/activities", member_apis.ActivitiesApi, "activities"),
 ]

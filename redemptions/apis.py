@@ -3,12 +3,12 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from loyalty.models import Merchant
+from core.api import Caller, StampsApiView, StampsInput, TextField, UserField, id_field, with_alias
+from core.errors import ErrorStyle
+from core.schema import Body, stamps_schema
+from loyalty.ledger import Actor
 from redemptions.models import RedemptionStatus
 from redemptions.services import redemption_cancel, redemption_create
-from stamps_server.api import StampsApiView, StampsInput, TextField, UserField, id_field, with_alias
-from stamps_server.errors import ErrorStyle
-from stamps_server.schema import Body, stamps_schema
 
 
 class RedeemingCustomer(Body):
@@ -40,22 +40,22 @@ class RedemptionsAddApi(StampsApiView):
         customer = RedeemingCustomer()
         redemption = RedemptionSummary()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         redemption = redemption_create(
-            merchant=merchant,
+            merchant=caller.merchant,
             customer=data["customer"],
             store_id=data["store"],
             reward_id=data["reward"],
             now=timezone.now(),
+            actor=Actor(token_id=caller.token_id),
             invoice_number=data["invoice_number"],
         )
-        membership = redemption.membership
+        member = redemption.member
         return {
-            "customer": {"id": membership.pk, "stamps_remaining": membership.stamps},
+            "customer": {"id": member.id, "stamps_remaining": member.stamps},
             "redemption": {
-                "reward": redemption.reward.name,
-                "id": redemption.pk,
+                "reward": redemption.reward_name,
+                "id": redemption.id,
                 "stamps_used": redemption.stamps_used,
             },
         }
@@ -81,20 +81,19 @@ class RedemptionsCancelApi(StampsApiView):
         redemption = CanceledRedemption()
         customer = CustomerAfterCancel()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         redemption = redemption_cancel(
-            merchant=merchant, redemption_id=data["id"], now=timezone.now()
+            merchant=caller.merchant,
+            redemption_id=data["id"],
+            now=timezone.now(),
+            actor=Actor(token_id=caller.token_id),
         )
-        membership = redemption.membership
+        member = redemption.member
         return {
-            "redemption": {
-                "id": redemption.pk,
-                "status": RedemptionStatus(redemption.status).label,
-            },
+            "redemption": {"id": redemption.id, "status": RedemptionStatus.CANCELED.label},
             "customer": {
-                "status": membership.level.name,
-                "id": membership.pk,
-                "stamps_remaining": membership.stamps,
+                "status": member.level_name,
+                "id": member.id,
+                "stamps_remaining": member.stamps,
             },
         }

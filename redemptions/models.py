@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import F, Q
 
-from loyalty.models import Level, Membership, Merchant, StampsDeduction, Store
+from loyalty.models import Level, Membership, Merchant, StampsDeduction, Store, rules
 
 
 class Reward(models.Model):
@@ -61,10 +61,8 @@ class Redemption(models.Model):
     deduction = models.OneToOneField(
         StampsDeduction, on_delete=models.PROTECT, related_name="redemption"
     )
-    stamps_used = models.PositiveIntegerField()
-    status = models.PositiveSmallIntegerField(
-        choices=RedemptionStatus, default=RedemptionStatus.ACTIVE
-    )
+    stamps_used = models.IntegerField()
+    status = models.SmallIntegerField(choices=RedemptionStatus, default=RedemptionStatus.ACTIVE)
     invoice_number = models.CharField(
         max_length=64, blank=True, help_text="Ties it to a purchase; see transactions/cancel."
     )
@@ -73,7 +71,10 @@ class Redemption(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(stamps_used__gt=0), name="redemption_cost_gt_0"),
+            models.CheckConstraint(
+                condition=rules("stamps_redemption_rules", "stamps_used", "status"),
+                name="redemption_rules",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,15 +3,15 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from loyalty.member_apis import MerchantQuery, StampsReadView
+from core.api import MerchantQuery, StampsReadView, UserField, id_field, with_alias
+from core.schema import Body, stamps_schema
+from loyalty.ledger import merchant_date
 from loyalty.members import membership_find
 from loyalty.models import Membership
 from loyalty.selectors import membership_spendable_stamps
 from loyalty.services import store_get
 from redemptions.models import Reward
-from redemptions.selectors import reward_redeemable, rewards_offered
-from stamps_server.api import UserField, id_field, with_alias
-from stamps_server.schema import Body, stamps_schema
+from redemptions.selectors import Standing, rewards_offered
 
 PRODUCT = 1  # the Stamps reward type "Product"; the only kind of reward this server has
 
@@ -84,20 +84,16 @@ class RewardsApi(StampsReadView):
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
         store = store_get(merchant=self.merchant, store_id=query["store"])
         now = timezone.now()
-        rewards = rewards_offered(merchant=self.merchant, now=now)
         if "user" not in query:
+            rewards = rewards_offered(merchant=self.merchant, now=now)
             return {"rewards": [reward_body(reward) for reward in rewards]}
         membership = membership_find(merchant=self.merchant, user=query["user"])
-        spendable = membership_spendable_stamps(membership, today=timezone.localdate(now))
+        spendable = membership_spendable_stamps(membership, today=merchant_date(self.merchant, now))
+        standing = Standing(membership=membership, spendable_stamps=spendable, store=store)
+        rewards = rewards_offered(merchant=self.merchant, now=now, standing=standing)
         return {
             "rewards": [
-                reward_body(
-                    reward,
-                    redeemable=reward_redeemable(
-                        reward, membership=membership, spendable_stamps=spendable, store=store
-                    ),
-                )
-                for reward in rewards
+                reward_body(reward, redeemable=reward.refusal is None) for reward in rewards
             ],
             "customer": customer_body(membership, spendable),
         }

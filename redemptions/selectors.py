@@ -1,57 +1,74 @@
-"""Reads about rewards: which a merchant offers now, and which a member could redeem.
+"""Reads about rewards: which a merchant offers now, and which a member could redeem, by the
+ledger's own rules (loyalty/sql: the reward's window and stores, the member's standing), so a
+reward listed as redeemable is one a till can redeem."""
 
-The rules mirror the checks `redemptions.services.redemption_create` makes, so a reward
-listed as redeemable is one the till can redeem."""
-
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q
+from django.db.models import CharField, F, Func, Value
+from django.db.models.functions import Coalesce
 
 from loyalty.models import Membership, Merchant, Store
 from loyalty.selectors import Activity, ActivityType, ActivityWindow, store_brief
 from redemptions.models import Redemption, RedemptionStatus, Reward
 
 
-def reward_window_q(now: datetime) -> Q:
-    """Open at `now`: started (or no start) and not yet ended (or no end); ends_at excluded."""
-    started = Q(starts_at__isnull=True) | Q(starts_at__lte=now)
-    not_ended = Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    return started & not_ended
+class RefusalFunc(Func):
+    output_field = CharField()
 
 
-def rewards_offered(*, merchant: Merchant, now: datetime) -> list[Reward]:
+class RewardWindowRefusal(RefusalFunc):
+    function = "stamps_reward_window_refusal"
+
+
+class RewardStoreRefusal(RefusalFunc):
+    function = "stamps_reward_store_refusal"
+
+
+class MemberRefusal(RefusalFunc):
+    function = "stamps_member_refusal"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member asking, at a store: what decides which rewards they could redeem."""
+
+    membership: Membership
+    spendable_stamps: int
+    store: Store
+
+
+def rewards_offered(
+    *, merchant: Merchant, now: datetime, standing: Standing | None = None
+) -> list[Reward]:
     """Active rewards inside their window, cheapest first, hidden ones included (they carry
-    `is_visible` for the till to decide)."""
-    return list(
-        Reward.objects.filter(reward_window_q(now), merchant=merchant, is_active=True)
+    `is_visible` for the till to decide). With a `standing`, each carries `refusal`: what a
+    redemption by that member at that store would be refused for after the window
+    (stamps_redeem's checks), None when it would go through."""
+    rewards = (
+        Reward.objects.filter(merchant=merchant, is_active=True)
+        .alias(window_refusal=RewardWindowRefusal("starts_at", "ends_at", Value(now)))
+        .filter(window_refusal__isnull=True)
         .select_related("minimum_level")
-        .prefetch_related(Prefetch("stores", queryset=Store.objects.only("pk")))
         .order_by("stamps_to_redeem", "id")
     )
+    if standing is not None:
+        rewards = rewards.annotate(refusal=redemption_refusal(standing))
+    return list(rewards)
 
 
-def reward_offered_at(reward: Reward, store: Store) -> bool:
-    stores = reward.stores.all()  # prefetched by rewards_offered
-    return not stores or any(offered.pk == store.pk for offered in stores)
-
-
-def reward_level_reached(reward: Reward, membership: Membership) -> bool:
-    minimum = reward.minimum_level
-    return (
-        minimum is None
-        or membership.level.minimum_qualifying_stamps >= minimum.minimum_qualifying_stamps
-    )
-
-
-def reward_redeemable(
-    reward: Reward, *, membership: Membership, spendable_stamps: int, store: Store
-) -> bool:
-    return (
-        not membership.is_blocked
-        and spendable_stamps >= reward.stamps_to_redeem
-        and reward_level_reached(reward, membership)
-        and reward_offered_at(reward, store)
-        and (reward.stock is None or reward.stock > 0)
+def redemption_refusal(standing: Standing) -> Coalesce:
+    membership = standing.membership
+    return Coalesce(
+        RewardStoreRefusal("id", Value(standing.store.pk)),
+        MemberRefusal(
+            Value(membership.is_blocked),
+            Value(membership.level.minimum_qualifying_stamps),
+            Coalesce("minimum_level__minimum_qualifying_stamps", Value(0)),
+            Value(standing.spendable_stamps),
+            F("stamps_to_redeem"),
+            F("stock"),
+        ),
     )
 
 

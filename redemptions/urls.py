@@ -1,5 +1,5 @@
+from core.routes import endpoint
 from redemptions import apis, reward_apis
-from stamps_server.routes import endpoint
 
 urlpatterns = [
     endpoint("redemptions/add", apis.RedemptionsAddApi, "redemptions-add"),

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from stamps_server import embedded_postgres
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -42,9 +44,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's JS and CSS, served locally rather than from a CDN
+    "core",
+    "core.idempotency",
     "loyalty",
     "redemptions",
-    "idempotency",
     "transactions",
 ]
 
@@ -60,17 +63,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-
-# What only the admin and other browser pages need; API calls go without it (see wsgi.py).
-WEB_ONLY_MIDDLEWARE = {
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-}
-API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in WEB_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "stamps_server.urls"
 WSGI_APPLICATION = "stamps_server.wsgi.application"
@@ -90,26 +82,28 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only. Without DATABASE_URL, an embedded PostgreSQL server from PyPI with its data
+# in var/postgres (stamps_server/embedded_postgres.py); the URL is exported so that processes
+# this one starts (a server's workers, a test's subprocess) use the same database.
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = embedded_postgres.database_url(
+        embedded_postgres.default_data_dir(BASE_DIR)
+    )
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        os.environ["DATABASE_URL"],
         conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
         conn_health_checks=env_bool("DJANGO_CONN_HEALTH_CHECKS", False),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "STAMPS_PREPARED_STATEMENTS", True
-):
-    # The hot ledger calls (stamps_server/db.py) are prepared at their first use on a
-    # connection, so PostgreSQL parses and plans them once, not per call; db.py reads this
-    # option to know it may. Django's own queries are bound client-side and never prepared.
-    # Off for a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
-    # transaction mode).
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes SQLite's write lock at BEGIN, so two writers queue instead of
-    # both reading a balance and one failing with "database is locked" at its first write.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# Parameters bound by the server, so that psycopg prepares a statement a connection runs
+# often (the ledger calls: PostgreSQL then parses and plans them once per connection).
+# STAMPS_PREPARED_STATEMENTS=false for a pooler that cannot keep prepared statements
+# (PgBouncer before 1.21 in transaction mode).
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=True,
+    prepare_threshold=5 if env_bool("STAMPS_PREPARED_STATEMENTS", True) else None,
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,15 +122,15 @@ SECURE_PROXY_SSL_HEADER = (
 )
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["stamps_server.authentication.MerchantTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["stamps_server.authentication.HasMerchantToken"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.authentication.MerchantTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.authentication.HasMerchantToken"],
     "DEFAULT_PARSER_CLASSES": [
-        "stamps_server.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["stamps_server.throttling.TokenRateThrottle"],
-    "EXCEPTION_HANDLER": "stamps_server.exception_handler.stamps_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "core.exception_handler.stamps_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -161,7 +155,7 @@ SPECTACULAR_SETTINGS = {
     # Tags from the path after /api/ and an optional version: stamps, memberships, rewards...
     "SCHEMA_PATH_PREFIX": r"/api(/v[0-9]+)?",
     "ENFORCE_NON_BLANK_FIELDS": True,  # a string that may not be blank has minLength 1
-    "GET_LIB_DOC_EXCLUDES": "stamps_server.schema.lib_doc_excludes",
+    "GET_LIB_DOC_EXCLUDES": "core.schema.lib_doc_excludes",
     # The schema and the docs need no API key: a till's developer reads them before having one.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

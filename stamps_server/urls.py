@@ -22,5 +22,6 @@ urlpatterns = [
     path("api/", include("loyalty.urls")),
     path("api/", include("redemptions.urls")),
     path("api/", include("transactions.urls")),
+    path("api/", include("activities.urls")),
     re_path(r"^api/", api_path_not_served),  # last: only what nothing above serves
 ]

@@ -3,8 +3,11 @@ import datetime
 import factory
 from django.utils import timezone
 
+from loyalty.ledger import SYSTEM
 from loyalty.models import Award, Level, Membership, Merchant, StampsDeduction, Store
-from redemptions.models import Reward
+from loyalty.services import AwardRequest, award_create, stamps_deduct
+from redemptions.models import Redemption, Reward
+from redemptions.services import Redeemed
 
 
 class MerchantFactory(factory.django.DjangoModelFactory[Merchant]):
@@ -68,32 +71,40 @@ def award_stamps(
     store: Store | None = None,
     expiration_date: datetime.date | None = None,
     now: datetime.datetime | None = None,
+    notify: bool = False,
 ) -> Award:
-    from loyalty.services import AwardRequest, award_create
-
     store = store or StoreFactory(merchant=membership.merchant)
-    return award_create(
+    awarded = award_create(
         merchant=membership.merchant,
         request=AwardRequest(
-            user=str(membership.pk),
+            user=None,
             store=store.pk,
             number_of_stamps=stamps,
             expiration_date=expiration_date,
-            require_email_notification=False,
+            require_email_notification=notify,
         ),
         now=now or timezone.now(),
+        actor=SYSTEM,
+        membership_id=membership.pk,
     )
+    return Award.objects.get(pk=awarded.id)
 
 
 def deduct_stamps(
     membership: Membership, stamps: int, *, now: datetime.datetime | None = None
 ) -> StampsDeduction:
-    from loyalty.services import stamps_deduct
-
-    return stamps_deduct(
+    deducted = stamps_deduct(
         merchant=membership.merchant,
-        user=str(membership.pk),
+        user=None,
         stamps=stamps,
         notes="test",
         now=now or timezone.now(),
+        actor=SYSTEM,
+        membership_id=membership.pk,
     )
+    return StampsDeduction.objects.get(pk=deducted.id)
+
+
+def redeemed(result: Redeemed) -> Redemption:
+    """The redemption a service call made, as a model instance."""
+    return Redemption.objects.get(pk=result.id)

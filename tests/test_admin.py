@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from idempotency.models import IdempotentResponse
+from core.idempotency.models import IdempotentResponse
 from loyalty.checks import ledger_mismatches
+from loyalty.ledger import SYSTEM
 from loyalty.models import (
     ApiToken,
     Award,
@@ -29,7 +30,6 @@ from loyalty.models import (
     Membership,
     StampsDeduction,
 )
-from loyalty.notifications import award_email_enqueue
 from loyalty.tokens import api_token_create
 from redemptions.models import Redemption
 from redemptions.services import redemption_create
@@ -66,8 +66,7 @@ def populate() -> None:
     merchant = MerchantFactory()
     store = StoreFactory(merchant=merchant)
     member = MembershipFactory(merchant=merchant)
-    award = award_stamps(member, 60, store=store)  # reaches Silver: a level change
-    award_email_enqueue(membership=award.membership, award=award, now=timezone.now())
+    award_stamps(member, 60, store=store, notify=True)  # reaches Silver: a level change
     deduct_stamps(member, 3)
     reward = RewardFactory(merchant=merchant, stamps_to_redeem=5)
     reward.stores.add(store)
@@ -77,6 +76,7 @@ def populate() -> None:
         store_id=store.pk,
         reward_id=reward.pk,
         now=timezone.now(),
+        actor=SYSTEM,
     )
     transaction_create(
         merchant=merchant,
@@ -89,6 +89,7 @@ def populate() -> None:
             user=member.email,
         ),
         now=timezone.now(),
+        actor=SYSTEM,
     )
     api_token_create(merchant=merchant, name="till")
     Group.objects.create(name="cashiers")

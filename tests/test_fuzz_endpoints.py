@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idempotency.models import IdempotentResponse
+from core.errors import LEGACY_DETAIL
+from core.idempotency.models import IdempotentResponse
 from loyalty.models import LedgerEntry, StampsDeduction
-from stamps_server.errors import LEGACY_DETAIL
 from tests.conftest import make_tenant
 from tests.factories import award_stamps
 

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from loyalty.expiry import stamps_expire_due
+from loyalty.ledger import SYSTEM
 from redemptions.services import redemption_cancel, redemption_create
 from tests.conftest import Tenant, make_tenant
-from tests.factories import RewardFactory, award_stamps, deduct_stamps
+from tests.factories import RewardFactory, award_stamps, deduct_stamps, redeemed
 from transactions.services import Purchase, transaction_create
 
 # Loaded over https so that it loads whatever STAMPS_REQUIRE_HTTPS says; the tests themselves
@@ -136,21 +137,27 @@ def scene(db: None, _connection_kept_open: None) -> Scene:
     deduct_stamps(member, 3)
     rewards = [RewardFactory(merchant=tenant.merchant, stamps_to_redeem=n) for n in (1, 10_000)]
     redemptions = [
-        redemption_create(
-            merchant=tenant.merchant,
-            customer=member.email,
-            store_id=store.pk,
-            reward_id=rewards[0].pk,
-            now=timezone.now(),
+        redeemed(
+            redemption_create(
+                merchant=tenant.merchant,
+                customer=member.email,
+                store_id=store.pk,
+                reward_id=rewards[0].pk,
+                now=timezone.now(),
+                actor=SYSTEM,
+            )
         )
         for _ in range(10)
     ]
-    redemption_cancel(merchant=tenant.merchant, redemption_id=redemptions[0].pk, now=timezone.now())
+    redemption_cancel(
+        merchant=tenant.merchant, redemption_id=redemptions[0].pk, now=timezone.now(), actor=SYSTEM
+    )
     purchases = [
         transaction_create(
             merchant=tenant.merchant,
             purchase=Purchase(**bill, invoice_number=invoice, user=user, created=timezone.now()),
             now=timezone.now(),
+            actor=SYSTEM,
         )
         for invoice, user in [*((f"INV-{n}", member.email) for n in range(9)), ("OPEN", None)]
     ]
@@ -160,7 +167,7 @@ def scene(db: None, _connection_kept_open: None) -> Scene:
         cancelable={
             "stamps": [award.pk for award in awards],
             "redemptions": [redemption.pk for redemption in redemptions],
-            "transactions": [purchase.pk for purchase in purchases],
+            "transactions": [purchase.id for purchase in purchases],
         },
     )
 

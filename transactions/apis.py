@@ -4,10 +4,8 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from loyalty.models import Membership, Merchant
-from loyalty.selectors import membership_spendable_stamps
-from redemptions.apis import CustomerAfterCancel
-from stamps_server.api import (
+from core.api import (
+    Caller,
     StampsApiView,
     StampsInput,
     TextField,
@@ -15,9 +13,13 @@ from stamps_server.api import (
     id_field,
     stamps_field,
 )
-from stamps_server.schema import Body, stamps_schema
+from core.schema import Body, stamps_schema
+from loyalty.ledger import Actor, MemberAfter, merchant_date
+from loyalty.models import Membership, Merchant
+from loyalty.selectors import membership_spendable_stamps
+from redemptions.apis import CustomerAfterCancel
 from transactions import services
-from transactions.models import Transaction, TransactionStatus
+from transactions.models import TransactionStatus
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -32,27 +34,29 @@ class ItemSerializer(serializers.Serializer):
     price = money()
 
 
-def customer_after(record: Transaction) -> dict[str, Any] | None:
-    if record.membership_id is None:
+def customer_after(
+    merchant: Merchant, membership_id: int | None, member: MemberAfter | None
+) -> dict[str, Any] | None:
+    """The member as the purchase (or its cancel) left them: `member` when the ledger
+    returned them, else read now."""
+    if membership_id is None:
         return None
-    if record.award is None:  # nothing was written for the member: lots may be overdue
-        membership = Membership.objects.select_related("level").get(pk=record.membership_id)
-        stamps = membership_spendable_stamps(membership, today=timezone.localdate())
-    else:  # the award (or its cancel) has just written off the member's overdue lots
-        membership = record.award.membership
-        stamps = membership.stamps
-    return {
-        "status": membership.level.name,
-        "id": membership.pk,
-        "stamps_remaining": stamps,
-        "balance": 0,
-    }
+    if member is not None:
+        return customer_body(member.id, member.level_name, member.stamps)
+    membership = Membership.objects.select_related("level").get(pk=membership_id)
+    today = merchant_date(merchant, timezone.now())
+    stamps = membership_spendable_stamps(membership, today=today)
+    return customer_body(membership.pk, membership.level.name, stamps)
 
 
-def transaction_body(record: Transaction) -> dict[str, Any]:
+def customer_body(membership_id: int, level_name: str, stamps: int) -> dict[str, Any]:
+    return {"status": level_name, "id": membership_id, "stamps_remaining": stamps, "balance": 0}
+
+
+def transaction_body(record: services.Recorded | services.PurchaseCanceled) -> dict[str, Any]:
     return {
         "stamps_earned": record.stamps_earned,
-        "id": record.pk,
+        "id": record.id,
         "value": float(record.total_value),
     }
 
@@ -91,13 +95,16 @@ class TransactionsAddApi(StampsApiView):
         customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
         transaction = PurchaseSummary()
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         data["items"] = [{**item, "price": str(item["price"])} for item in data.get("items", [])]
         record = services.transaction_create(
-            merchant=merchant, purchase=services.Purchase(**data), now=timezone.now()
+            merchant=caller.merchant,
+            purchase=services.Purchase(**data),
+            now=timezone.now(),
+            actor=Actor(token_id=caller.token_id),
         )
-        return {"customer": customer_after(record), "transaction": transaction_body(record)}
+        customer = customer_after(caller.merchant, record.membership_id, record.member)
+        return {"customer": customer, "transaction": transaction_body(record)}
 
 
 @stamps_schema("Cancel a purchase and the stamps it earned")
@@ -110,13 +117,14 @@ class TransactionsCancelApi(StampsApiView):
         transaction = CanceledPurchase()
         customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
 
-    def apply(self, merchant: Merchant, body: Any) -> dict[str, Any]:
-        data = self.validated(body)
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         record = services.transaction_cancel(
-            merchant=merchant,
+            merchant=caller.merchant,
             transaction_id=data["id"],
             cancel_related_redemptions=data["cancel_related_redemptions"],
             now=timezone.now(),
+            actor=Actor(token_id=caller.token_id),
         )
-        body = transaction_body(record) | {"status": TransactionStatus(record.status).label}
-        return {"transaction": body, "customer": customer_after(record)}
+        body = transaction_body(record) | {"status": TransactionStatus.CANCELED.label}
+        customer = customer_after(caller.merchant, record.membership_id, None)
+        return {"transaction": body, "customer": customer}

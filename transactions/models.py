@@ -3,6 +3,8 @@ from django.db.models import Q
 
 from loyalty.models import Award, Membership, Merchant, Store
 
+INVOICE_UNIQUE = "transaction_invoice_unique_per_store_day"
+
 
 class TransactionStatus(models.IntegerChoices):
     ACTIVE = 1, "Active"
@@ -47,7 +49,7 @@ class Transaction(models.Model):
             # A retried till can never earn twice for one receipt.
             models.UniqueConstraint(
                 fields=["store", "invoice_number", "invoice_date"],
-                name="transaction_invoice_unique_per_store_day",
+                name=INVOICE_UNIQUE,
             ),
             models.CheckConstraint(condition=Q(total_value__gte=0), name="transaction_value_gte_0"),
             models.CheckConstraint(

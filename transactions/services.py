@@ -1,4 +1,5 @@
-"""Purchases: stamps earned at the merchant's rate, and undone with the purchase."""
+"""Purchases: stamps earned at the merchant's rate, and undone with the purchase. Each is
+one call of a ledger function (stamps_purchase, stamps_purchase_cancel)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -6,26 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from loyalty.members import membership_find
+from core.db import violated_constraint
+from loyalty.ledger import MEMBER_COLUMNS, Actor, MemberAfter, ledger_write, merchant_date
 from loyalty.models import Merchant
-from loyalty.services import AwardRequest, award_cancel, award_create, store_get
-from redemptions.models import Redemption, RedemptionStatus
-from redemptions.services import redemption_cancel
-from stamps_server.errors import DomainError, NotFound
-from transactions.models import Transaction, TransactionStatus
-
-
-class DuplicateInvoice(DomainError):
-    code = "invalid_transaction"
-    message = "This invoice number was already used at this store today"
-    field = "invoice_number"
-
-
-class TransactionNotCancelable(DomainError):
-    code = "invalid_transaction"
-    field = "id"
+from loyalty.refusals import LedgerRefusal
+from loyalty.services import award_default_expiration
+from transactions.models import INVOICE_UNIQUE
 
 
 @dataclass(frozen=True)
@@ -44,110 +33,100 @@ class Purchase:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
-def stamps_for_value(merchant: Merchant, value: Decimal) -> int:
-    return int(value // merchant.transaction_value_per_stamp)
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    total_value: Decimal
+    stamps_earned: int
+    membership_id: int | None
+    member: MemberAfter | None  # None when nothing was written for the member
 
 
-def transaction_create(*, merchant: Merchant, purchase: Purchase, now: datetime) -> Transaction:
-    store = store_get(merchant=merchant, store_id=purchase.store)
-    membership = membership_find(merchant=merchant, user=purchase.user) if purchase.user else None
-    stamps = 0
-    if membership is not None:
-        stamps = (
-            purchase.stamps
-            if purchase.stamps is not None
-            else stamps_for_value(merchant, purchase.total_value)
-        )
-    record = Transaction(
-        merchant=merchant,
-        store=store,
-        membership=membership,
-        invoice_number=purchase.invoice_number,
-        invoice_date=timezone.localdate(purchase.created),
-        total_value=purchase.total_value,
-        subtotal=purchase.subtotal,
-        discount=purchase.discount,
-        service_charge=purchase.service_charge,
-        tax=purchase.tax,
-        number_of_people=purchase.number_of_people,
-        items=purchase.items,
-        stamps_earned=stamps,
-        created_at=purchase.created,
-        recorded_at=now,
-    )
+def transaction_create(
+    *, merchant: Merchant, purchase: Purchase, now: datetime, actor: Actor
+) -> Recorded:
+    """Records a purchase; a member named by `user` earns `stamps`, or its total value at
+    the merchant's rate. An invoice number is used once per store and (the merchant's) day:
+    a retried till cannot earn twice."""
+    today = merchant_date(merchant, now)
     try:
-        with transaction.atomic():
-            if stamps:
-                record.award = purchase_award(merchant, record, now=now)
-            record.save()
-    except IntegrityError:
-        if invoice_taken(record):
-            raise DuplicateInvoice() from None
+        with transaction.atomic():  # a twin's insert refused by the unique key: a savepoint
+            row = ledger_write(
+                "stamps_purchase",
+                [
+                    merchant.pk,
+                    purchase.store,
+                    purchase.user or None,
+                    purchase.invoice_number,
+                    merchant_date(merchant, purchase.created),
+                    purchase.total_value,
+                    purchase.subtotal,
+                    purchase.discount,
+                    purchase.service_charge,
+                    purchase.tax,
+                    purchase.number_of_people,
+                    Jsonb(purchase.items),
+                    purchase.stamps,
+                    merchant.transaction_value_per_stamp,
+                    merchant.max_stamps_per_award,
+                    award_default_expiration(merchant, today),
+                    purchase.created,
+                    today,
+                    now,
+                    actor.token_id,
+                ],
+                f"{MEMBER_COLUMNS}, transaction_id, stamps_earned, award_id",
+            )
+    except IntegrityError as error:
+        if violated_constraint(error) == INVOICE_UNIQUE:  # a concurrent twin won
+            raise LedgerRefusal("duplicate_invoice") from None
         raise
-    return record
-
-
-def invoice_taken(record: Transaction) -> bool:
-    return Transaction.objects.filter(
-        store=record.store,
-        invoice_number=record.invoice_number,
-        invoice_date=record.invoice_date,
-    ).exists()
-
-
-def purchase_award(merchant: Merchant, record: Transaction, *, now: datetime) -> Any:
-    assert record.membership is not None
-    return award_create(
-        merchant=merchant,
-        request=AwardRequest(
-            user=str(record.membership.pk),
-            store=record.store_id,
-            number_of_stamps=record.stamps_earned,
-            notes=f"Purchase {record.invoice_number}"[:255],
-            require_email_notification=False,
-        ),
-        now=now,
+    member_id, *_, transaction_id, stamps_earned, award_id = row
+    return Recorded(
+        id=transaction_id,
+        total_value=purchase.total_value,
+        stamps_earned=stamps_earned,
+        membership_id=member_id,
+        member=MemberAfter(*row[:5]) if award_id else None,
     )
+
+
+@dataclass(frozen=True)
+class PurchaseCanceled:
+    id: int
+    total_value: Decimal
+    stamps_earned: int
+    membership_id: int | None
 
 
 def transaction_cancel(
-    *, merchant: Merchant, transaction_id: int, cancel_related_redemptions: bool, now: datetime
-) -> Transaction:
-    record = Transaction.objects.filter(pk=transaction_id, merchant=merchant).first()
-    if record is None:
-        raise NotFound("Transaction not found", field="id")
-    with transaction.atomic():
-        record = Transaction.objects.select_for_update().get(pk=record.pk)
-        if record.status == TransactionStatus.CANCELED:
-            raise TransactionNotCancelable("Transaction is already canceled")
-        if cancel_related_redemptions and record.membership_id:
-            related_redemptions_cancel(merchant, record, now=now)
-        if record.award_id:
-            earned_stamps_take_back(merchant, record, now=now)
-        record.status = TransactionStatus.CANCELED
-        record.canceled_at = now
-        record.save(update_fields=["status", "canceled_at"])
-    return record
-
-
-def related_redemptions_cancel(merchant: Merchant, record: Transaction, *, now: datetime) -> None:
-    related = Redemption.objects.filter(
-        membership_id=record.membership_id,
-        invoice_number=record.invoice_number,
-        status=RedemptionStatus.ACTIVE,
-    ).values_list("pk", flat=True)
-    for redemption_id in list(related):
-        redemption_cancel(merchant=merchant, redemption_id=redemption_id, now=now)
-
-
-def earned_stamps_take_back(merchant: Merchant, record: Transaction, *, now: datetime) -> None:
-    try:
-        award_cancel(
-            merchant=merchant, user=str(record.membership_id), award_id=record.award_id, now=now
-        )
-    except DomainError as refusal:
-        if refusal.code == "insufficient_stamps":
-            raise TransactionNotCancelable(
-                "Transaction can't be canceled due to insufficient Stamps"
-            ) from refusal
-        raise
+    *,
+    merchant: Merchant,
+    transaction_id: int,
+    cancel_related_redemptions: bool,
+    now: datetime,
+    actor: Actor,
+    reason: str = "",
+) -> PurchaseCanceled:
+    """Undoes a purchase and the stamps it earned (refused when the member no longer holds
+    them), after its member's redemptions with the same invoice number when asked."""
+    membership_id, stamps_earned, total_value = ledger_write(
+        "stamps_purchase_cancel",
+        [
+            merchant.pk,
+            transaction_id,
+            cancel_related_redemptions,
+            merchant_date(merchant, now),
+            now,
+            actor.token_id,
+            actor.staff_id,
+            reason,
+        ],
+        "m_id, stamps_earned, total_value",
+    )
+    return PurchaseCanceled(
+        id=transaction_id,
+        total_value=total_value,
+        stamps_earned=stamps_earned,
+        membership_id=membership_id,
+    )

@@ -1,4 +1,4 @@
-from stamps_server.routes import endpoint
+from core.routes import endpoint
 from transactions import apis
 
 urlpatterns = [

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = Path(__file__).resolve().parent.parent / "sql" / "ledger.sql"
+SQL = Path(__file__).resolve().parent.parent / "sql" / "0002_ledger.sql"  # frozen with this migration
 FUNCTIONS = [
     "stamps_level_change_record(bigint, bigint, bigint, bigint, timestamptz)",
     "stamps_cancel(bigint, text, bigint, date, timestamptz)",
@@ -19,20 +19,18 @@ FUNCTIONS = [
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(SQL.read_text())  # no parameters: `%ROWTYPE` is not a placeholder
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SQL.read_text())  # no parameters: `%ROWTYPE` is not a placeholder
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for signature in FUNCTIONS:
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {signature}")
+    for signature in FUNCTIONS:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {signature}")
 
 
 class Migration(migrations.Migration):
-    """PostgreSQL only: the one-round-trip ledger writes (see loyalty/sql/ledger.sql).
-    Rerun by a later migration whenever that file changes."""
+    """The one-round-trip ledger writes, as they were first written; later migrations
+    install later versions, each from its own frozen file."""
 
     dependencies = [
         ("loyalty", "0001_initial"),

@@ -1,19 +1,19 @@
-from importlib import import_module
+from pathlib import Path
 
 from django.db import migrations
 
-ledger_functions = import_module("loyalty.migrations.0002_ledger_functions")
+SQL = Path(__file__).resolve().parent.parent / "sql" / "0011_ledger.sql"  # frozen with this migration
 
 
 def install(apps, schema_editor):
-    ledger_functions.install(apps, schema_editor)
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS stamps_member_view(loyalty_membership)")
-        schema_editor.execute("DROP FUNCTION IF EXISTS stamps_level_for(bigint, bigint)")
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SQL.read_text())  # no parameters: `%ROWTYPE` is not a placeholder
+    schema_editor.execute("DROP FUNCTION IF EXISTS stamps_member_view(loyalty_membership)")
+    schema_editor.execute("DROP FUNCTION IF EXISTS stamps_level_for(bigint, bigint)")
 
 
 class Migration(migrations.Migration):
-    """Reinstalls loyalty/sql/ledger.sql: the award, spend and cancel functions read the
+    """Reinstalls loyalty/sql/0011_ledger.sql: the award, spend and cancel functions read the
     member into their results and pick the level inline, instead of through
     stamps_member_view and stamps_level_for, now dropped; a nested PL/pgSQL call costs as
     much as the query it wraps."""

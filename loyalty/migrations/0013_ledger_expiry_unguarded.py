@@ -1,18 +1,18 @@
-from importlib import import_module
+from pathlib import Path
 
 from django.db import migrations
 
-ledger_functions = import_module("loyalty.migrations.0002_ledger_functions")
+SQL = Path(__file__).resolve().parent.parent / "sql" / "0013_ledger.sql"  # frozen with this migration
 
 
 def install(apps, schema_editor):
-    ledger_functions.install(apps, schema_editor)
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS stamps_due_total(bigint, date)")
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SQL.read_text())  # no parameters: `%ROWTYPE` is not a placeholder
+    schema_editor.execute("DROP FUNCTION IF EXISTS stamps_due_total(bigint, date)")
 
 
 class Migration(migrations.Migration):
-    """Reinstalls loyalty/sql/ledger.sql: stamps_expire_due no longer asks whether anything
+    """Reinstalls loyalty/sql/0013_ledger.sql: stamps_expire_due no longer asks whether anything
     is due (its callers ask first), and stamps_due_total, which it asked, is dropped."""
 
     dependencies = [("loyalty", "0012_ledger_checks_short")]

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.db import migrations
 from django.db.models import CheckConstraint
 
-SQL = Path(__file__).resolve().parent.parent / "sql" / "row_rules.sql"
+SQL = Path(__file__).resolve().parent.parent / "sql" / "0014_row_rules.sql"  # frozen with it
 TABLES = {  # (app, model): the CHECK that holds its rules on PostgreSQL, and its function
     ("loyalty", "Membership"): ("membership_rules", "stamps_membership_rules"),
     ("loyalty", "Award"): ("award_rules", "stamps_award_rules"),
@@ -14,15 +14,12 @@ TABLES = {  # (app, model): the CHECK that holds its rules on PostgreSQL, and it
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(SQL.read_text())
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SQL.read_text())
 
 
 def uninstall(apps, schema_editor):
     """Back to the checks Django creates from the models as they were at this migration."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for (app, name), (constraint, function) in TABLES.items():
         model = apps.get_model(app, name)
         table = schema_editor.quote_name(model._meta.db_table)
@@ -39,10 +36,9 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """PostgreSQL only: each ledger table's CHECKs become one CHECK calling a function with
-    the same rules (loyalty/sql/row_rules.sql says why). The models' constraints stay in
-    Django's state and SQLite's schema. A later migration that adds, alters or removes a
-    CheckConstraint on these models must rerun that file and keep the two in step."""
+    """Each ledger table's CHECKs become one CHECK calling a function with the same rules
+    (loyalty/sql/0014_row_rules.sql says why). Django's state learns of it in migration 0020,
+    whose models declare those CHECKs."""
 
     dependencies = [
         ("loyalty", "0013_ledger_expiry_unguarded"),

@@ -5,8 +5,8 @@ holding the key, and nothing of the request is kept."""
 import pytest
 from django.db import IntegrityError, connection
 
-from idempotency import services
-from idempotency.models import IdempotentResponse
+from core.idempotency import services
+from core.idempotency.models import IdempotentResponse
 from loyalty.models import Award, LedgerEntry
 from tests.wire import side_connection
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from idempotency.models import IdempotentResponse
+from core.idempotency.models import IdempotentResponse
 from loyalty.models import Award, LedgerEntry, StampsDeduction
 from tests.factories import RewardFactory, award_stamps
 

@@ -4,10 +4,11 @@ import pytest
 from django.utils import timezone
 
 from loyalty.expiry import stamps_expire_due
+from loyalty.ledger import SYSTEM
 from loyalty.models import LevelChange
 from loyalty.services import award_cancel
 from redemptions.services import redemption_create
-from tests.factories import RewardFactory, award_stamps, deduct_stamps
+from tests.factories import RewardFactory, award_stamps, deduct_stamps, redeemed
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v3/activities/"
@@ -55,12 +56,15 @@ class TestActivities:
         award = award_stamps(tenant.member, 10, store=tenant.store, now=ago(days=3))
         deduction = deduct_stamps(tenant.member, 3, now=ago(days=2))
         reward = RewardFactory(merchant=tenant.merchant, name="Scoop", stamps_to_redeem=5)
-        redemption = redemption_create(
-            merchant=tenant.merchant,
-            customer=tenant.member.email,
-            store_id=tenant.store.pk,
-            reward_id=reward.pk,
-            now=ago(days=1),
+        redemption = redeemed(
+            redemption_create(
+                merchant=tenant.merchant,
+                customer=tenant.member.email,
+                store_id=tenant.store.pk,
+                reward_id=reward.pk,
+                now=ago(days=1),
+                actor=SYSTEM,
+            )
         )
 
         body = page(tenant)
@@ -168,6 +172,7 @@ class TestActivities:
             user=tenant.member.email,
             award_id=crossing.pk,
             now=ago(days=1),
+            actor=SYSTEM,
         )
         upgrade, downgrade = LevelChange.objects.filter(membership=tenant.member).order_by("pk")
 

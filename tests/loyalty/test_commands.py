@@ -26,7 +26,7 @@ from loyalty.models import (
     OutboxStatus,
     Store,
 )
-from loyalty.notifications import MAX_ATTEMPTS, award_email_enqueue, outbox_purge
+from loyalty.notifications import MAX_ATTEMPTS, outbox_purge
 from redemptions.models import Reward
 from tests.factories import MembershipFactory, award_stamps
 
@@ -309,8 +309,8 @@ class FailingEmailBackend(BaseEmailBackend):
 
 
 def queued_email(member, stamps=5):
-    award = award_stamps(member, stamps)
-    return award_email_enqueue(membership=award.membership, award=award, now=timezone.now())
+    award = award_stamps(member, stamps, notify=True)
+    return EmailOutbox.objects.get(award=award)
 
 
 class TestSendEmails:

@@ -5,10 +5,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from loyalty.ledger import SYSTEM
 from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry, Membership, StampsDeduction
 from redemptions.models import Redemption
 from redemptions.services import redemption_create
-from tests.factories import MembershipFactory, RewardFactory, award_stamps, deduct_stamps
+from tests.factories import MembershipFactory, RewardFactory, award_stamps, deduct_stamps, redeemed
 from tests.pg_catalog import indexes_led_by_member
 
 pytestmark = pytest.mark.django_db
@@ -143,12 +144,15 @@ class TestSpends:
     @pytest.mark.parametrize(("stamps_used", "possible"), [(1, True), (0, False)])
     def test_a_redemption_costs_something(self, tenant, stamps_used, possible):
         award_stamps(tenant.member, 10, store=tenant.store)
-        redemption = redemption_create(
-            merchant=tenant.merchant,
-            customer=tenant.member.email,
-            store_id=tenant.store.pk,
-            reward_id=RewardFactory(merchant=tenant.merchant).pk,
-            now=timezone.now(),
+        redemption = redeemed(
+            redemption_create(
+                merchant=tenant.merchant,
+                customer=tenant.member.email,
+                store_id=tenant.store.pk,
+                reward_id=RewardFactory(merchant=tenant.merchant).pk,
+                now=timezone.now(),
+                actor=SYSTEM,
+            )
         )
 
         assert update_refused(Redemption, redemption.pk, stamps_used=stamps_used) != possible

@@ -17,13 +17,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.errors import DomainError
 from loyalty import services
 from loyalty.checks import ledger_mismatches
 from loyalty.expiry import stamps_expire_due
-from loyalty.ledger import InsufficientStamps
+from loyalty.ledger import SYSTEM
 from loyalty.models import Level, LevelChange, LevelChangeKind, Membership
+from loyalty.refusals import LedgerRefusal
 from redemptions.services import redemption_create
-from stamps_server.errors import DomainError
 from tests.factories import MembershipFactory, MerchantFactory, RewardFactory, StoreFactory
 
 REWARD_COST = 3
@@ -114,15 +115,17 @@ class StampsLedgerMachine(RuleBasedStateMachine):
         award = services.award_create(
             merchant=self.merchant,
             request=services.AwardRequest(
-                user=str(member_pk),
+                user=None,
                 store=self.store.pk,
                 number_of_stamps=stamps,
                 expiration_date=expires,
             ),
             now=self.now,
+            actor=SYSTEM,
+            membership_id=member_pk,
         )
         self.model.expire(member_pk, self.today)  # an award always succeeds here
-        self.model.lots.append(ModelLot(award.pk, member_pk, stamps, expires, stamps))
+        self.model.lots.append(ModelLot(award.id, member_pk, stamps, expires, stamps))
 
     @precondition(lambda self: self.model.lots)
     @rule(pick=st.integers(0, 10_000))
@@ -131,7 +134,12 @@ class StampsLedgerMachine(RuleBasedStateMachine):
         expected = self.model.cancel(lot, self.today)
         try:
             services.award_cancel(
-                merchant=self.merchant, user=str(lot.member), award_id=lot.award_id, now=self.now
+                merchant=self.merchant,
+                user=None,
+                award_id=lot.award_id,
+                now=self.now,
+                actor=SYSTEM,
+                membership_id=lot.member,
             )
             cancelled = True
         except DomainError:
@@ -145,13 +153,15 @@ class StampsLedgerMachine(RuleBasedStateMachine):
         try:
             services.stamps_deduct(
                 merchant=self.merchant,
-                user=str(member_pk),
+                user=None,
                 stamps=stamps,
                 notes="model",
                 now=self.now,
+                actor=SYSTEM,
+                membership_id=member_pk,
             )
             deducted = True
-        except InsufficientStamps:
+        except LedgerRefusal:
             deducted = False
         assert deducted == expected
 
@@ -162,13 +172,15 @@ class StampsLedgerMachine(RuleBasedStateMachine):
         try:
             redemption_create(
                 merchant=self.merchant,
-                customer=str(member_pk),
+                customer=None,
                 store_id=self.store.pk,
                 reward_id=self.reward.pk,
                 now=self.now,
+                actor=SYSTEM,
+                membership_id=member_pk,
             )
             redeemed = True
-        except InsufficientStamps:
+        except LedgerRefusal:
             redeemed = False
         assert redeemed == expected
 

@@ -7,6 +7,7 @@ import pytest
 
 from loyalty import services
 from loyalty.checks import ledger_mismatches
+from loyalty.ledger import SYSTEM
 from loyalty.models import Level, LevelChange, LevelChangeKind, Membership
 from tests.factories import MembershipFactory, award_stamps, deduct_stamps
 
@@ -16,7 +17,7 @@ NOW = datetime.datetime(2030, 6, 1, 12, 0, tzinfo=datetime.UTC)
 
 def cancel(member, award, *, now=NOW):
     return services.award_cancel(
-        merchant=member.merchant, user=str(member.pk), award_id=award.pk, now=now
+        merchant=member.merchant, user=str(member.pk), award_id=award.pk, now=now, actor=SYSTEM
     )
 
 

@@ -3,23 +3,28 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.errors import DomainError
 from loyalty.checks import ledger_mismatches
+from loyalty.ledger import SYSTEM
 from loyalty.models import Award, Membership
+from loyalty.refusals import LedgerRefusal
 from redemptions.models import RedemptionStatus, Reward
 from redemptions.services import redemption_cancel, redemption_create
-from stamps_server.errors import DomainError, NotFound
-from tests.factories import RewardFactory, award_stamps
+from tests.factories import RewardFactory, award_stamps, redeemed
 
 pytestmark = pytest.mark.django_db
 
 
 def redeem(tenant, reward, now=None):
-    return redemption_create(
-        merchant=tenant.merchant,
-        customer=tenant.member.email,
-        store_id=tenant.store.pk,
-        reward_id=reward.pk,
-        now=now or timezone.now(),
+    return redeemed(
+        redemption_create(
+            merchant=tenant.merchant,
+            customer=tenant.member.email,
+            store_id=tenant.store.pk,
+            reward_id=reward.pk,
+            now=now or timezone.now(),
+            actor=SYSTEM,
+        )
     )
 
 
@@ -34,7 +39,9 @@ class TestRedemptionCancel:
         )
         redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=6))
 
-        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+        redemption_cancel(
+            merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now(), actor=SYSTEM
+        )
 
         assert Award.objects.get(pk=first.pk).stamps_remaining == 4
         assert Award.objects.get(pk=second.pk).stamps_remaining == 10
@@ -53,7 +60,9 @@ class TestRedemptionCancel:
         redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=8))
         two_days_later = timezone.now() + datetime.timedelta(days=2)
 
-        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=two_days_later)
+        redemption_cancel(
+            merchant=tenant.merchant, redemption_id=redemption.pk, now=two_days_later, actor=SYSTEM
+        )
 
         assert Membership.objects.get(pk=tenant.member.pk).stamps == 5
         assert Award.objects.get(pk=expiring.pk).stamps_remaining == 0
@@ -64,18 +73,25 @@ class TestRedemptionCancel:
         reward = RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5, stock=1)
         redemption = redeem(tenant, reward)
 
-        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+        redemption_cancel(
+            merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now(), actor=SYSTEM
+        )
 
         assert Reward.objects.get(pk=reward.pk).stock == 1
 
     def test_refuses_a_second_cancel(self, tenant):
         award_stamps(tenant.member, 10, store=tenant.store)
         redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
-        redemption_cancel(merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now())
+        redemption_cancel(
+            merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now(), actor=SYSTEM
+        )
 
         with pytest.raises(DomainError, match="already canceled"):
             redemption_cancel(
-                merchant=tenant.merchant, redemption_id=redemption.pk, now=timezone.now()
+                merchant=tenant.merchant,
+                redemption_id=redemption.pk,
+                now=timezone.now(),
+                actor=SYSTEM,
             )
 
         assert Membership.objects.get(pk=tenant.member.pk).stamps == 10
@@ -87,9 +103,12 @@ class TestRedemptionCancel:
         award_stamps(tenant.member, 10, store=tenant.store)
         redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
 
-        with pytest.raises(NotFound):
+        with pytest.raises(LedgerRefusal, check=lambda error: error.status_code == 404):
             redemption_cancel(
-                merchant=other_tenant.merchant, redemption_id=redemption.pk, now=timezone.now()
+                merchant=other_tenant.merchant,
+                redemption_id=redemption.pk,
+                now=timezone.now(),
+                actor=SYSTEM,
             )
 
 

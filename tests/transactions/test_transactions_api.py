@@ -3,10 +3,11 @@ from decimal import Decimal
 import pytest
 
 from loyalty.checks import ledger_mismatches
+from loyalty.ledger import SYSTEM
 from loyalty.models import Award, AwardStatus, Membership
 from redemptions.models import RedemptionStatus
 from redemptions.services import redemption_create
-from tests.factories import RewardFactory, award_stamps, deduct_stamps
+from tests.factories import RewardFactory, award_stamps, deduct_stamps, redeemed
 from transactions.models import Transaction, TransactionStatus
 
 pytestmark = pytest.mark.django_db
@@ -134,13 +135,16 @@ class TestTransactionsCancel:
     def test_cancels_related_redemptions_first_when_asked(self, tenant):
         record_id = tenant.post(ADD, purchase(tenant)).json()["transaction"]["id"]
         reward = RewardFactory(merchant=tenant.merchant, stamps_to_redeem=10)
-        redemption = redemption_create(
-            merchant=tenant.merchant,
-            customer=tenant.member.email,
-            store_id=tenant.store.pk,
-            reward_id=reward.pk,
-            now=Transaction.objects.get().recorded_at,
-            invoice_number="INV-1",
+        redemption = redeemed(
+            redemption_create(
+                merchant=tenant.merchant,
+                customer=tenant.member.email,
+                store_id=tenant.store.pk,
+                reward_id=reward.pk,
+                now=Transaction.objects.get().recorded_at,
+                invoice_number="INV-1",
+                actor=SYSTEM,
+            )
         )
 
         response = tenant.post(CANCEL, {"id": record_id, "cancel_related_redemptions": True})

@@ -1,0 +1,243 @@
+"""What every Stamps endpoint shares: its input fields, the base views for its POSTs and
+GETs, and `StampsApiView.answer`, the one place a POST is answered, whichever way it came
+in (DRF's request cycle, or the lean lane in front of it: stamps_server/lane.py)."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Protocol
+
+import orjson
+from django.http import HttpResponse
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import DomainError, ErrorStyle
+from core.exception_handler import stamps_exception_handler
+from core.idempotency.services import (
+    HEADER,
+    idempotency_key_check,
+    idempotent_call,
+    request_fingerprint,
+)
+
+JSON = "application/json"
+MAX_ID = 2**63 - 1
+MAX_STAMPS = 1_000_000
+
+
+class Caller(Protocol):
+    """Who is calling: a merchant's API key (loyalty.authentication.ApiClient)."""
+
+    @property
+    def merchant(self) -> Any: ...
+
+    @property
+    def token_id(self) -> int: ...
+
+
+class TextField(serializers.CharField):
+    """A CharField that also refuses lone UTF-16 surrogates, which no database can store."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("invalid")
+        return value
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+
+class UserField(TextField):
+    """A member's email, Member ID (card number) or numeric id; JSON numbers are accepted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+
+class BoundedIntegerField(serializers.IntegerField):
+    """The JSON parser reads integers past 64 bits as floats; report those as out of range
+    rather than as "not an integer"."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            if self.max_value is not None and data > self.max_value:
+                self.fail("max_value", max_value=self.max_value)
+            if self.min_value is not None and data < self.min_value:
+                self.fail("min_value", min_value=self.min_value)
+        return super().to_internal_value(data)
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return BoundedIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def stamps_field(**kwargs: Any) -> serializers.IntegerField:
+    return BoundedIntegerField(**{"min_value": 1, "max_value": MAX_STAMPS, **kwargs})
+
+
+class StampsInput(serializers.Serializer):
+    """A POST body. An optional field sent as JSON null counts as not given, so its default
+    applies: the public Stamps client sends every parameter it knows, null when its caller
+    gave none. A required field sent as null is still refused. The schema marks the optional
+    fields nullable (core.schema.NullableOptionals)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = without_null_optionals(data, self.fields)
+        return super().to_internal_value(data)
+
+
+def without_null_optionals(data: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    def optional(name: str) -> bool:
+        return name in fields and not fields[name].required
+
+    nulls = [name for name, value in data.items() if value is None and optional(name)]
+    if not nulls:  # a form body (never null) stays a QueryDict, as its fields expect
+        return data
+    return {name: value for name, value in data.items() if name not in nulls}
+
+
+def with_alias(attrs: dict[str, Any], name: str, alias: str) -> dict[str, Any]:
+    """Folds `alias`, another name clients send for `name`, into `name`; `name` wins when
+    both are sent, and neither is refused as `name` being required."""
+    value = attrs.pop(alias, None)
+    if name not in attrs:
+        if value is None:
+            required = ErrorDetail("This field is required.", code="required")
+            raise serializers.ValidationError({name: [required]})
+        attrs[name] = value
+    return attrs
+
+
+def moment(value: datetime) -> dict[str, Any]:
+    """A moment as the Stamps answers give it: `created` in UTC to the second, and the same
+    as Unix seconds in `created_timestamp`."""
+    at = value.astimezone(UTC).replace(microsecond=0)
+    return {"created": at.isoformat(), "created_timestamp": int(at.timestamp())}
+
+
+@cache
+def input_serializer(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One serializer per input class, shared by every request: building one deep-copies
+    each declared field, a third of a request's Python. `run_validation` keeps nothing on
+    the serializer between requests; its fields are bound here, before threads share it."""
+    serializer = serializer_class()
+    assert serializer.fields
+    return serializer
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """What `serializer_class(data=data)` validates `data` to; its ValidationError if not."""
+    return dict(input_serializer(serializer_class).run_validation(data))
+
+
+def rendered(response: Response, view: APIView) -> Response:
+    """A DRF Response rendered as DRF's view would render it."""
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = JSON
+    response.renderer_context = {"view": view}
+    response.render()
+    return response
+
+
+class StampsApiView(APIView):
+    """A Stamps POST endpoint. Subclasses declare an InputSerializer, an `apply()` that
+    calls one service with the validated body and returns the success body, and, if they
+    answer errors in the older shape, `error_style`. Every endpoint honours an
+    Idempotency-Key. A view instance holds nothing of a request, so the lane keeps one."""
+
+    error_style = ErrorStyle.FIELD_MAP
+    InputSerializer: type[serializers.Serializer]
+
+    def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> HttpResponse:
+        return self.answer(
+            caller=request.user,  # type: ignore[arg-type]  (HasMerchantToken let it in)
+            body=request.data,
+            path=request.path,
+            idempotency_key=request.headers.get(HEADER),
+        )
+
+    def answer(
+        self, *, caller: Caller, body: Any, path: str, idempotency_key: str | None
+    ) -> HttpResponse:
+        """The answer, success or refusal, once the caller is known."""
+        try:
+            if idempotency_key is None:
+                return self.success(caller, body)
+            return idempotent_call(
+                merchant=caller.merchant,
+                key=idempotency_key_check(idempotency_key),
+                fingerprint=request_fingerprint(path=path, data=body),
+                now=timezone.now(),
+                call=lambda: self.success(caller, body),
+                refusal_answer=self.refusal,
+            )
+        except Exception as error:
+            return self.refusal(error)
+
+    def success(self, caller: Caller, body: Any) -> HttpResponse:
+        answer = self.apply(caller, validated(self.InputSerializer, body))
+        return HttpResponse(orjson.dumps(answer), content_type=JSON)
+
+    def refusal(self, error: Exception) -> HttpResponse:
+        """The answer DRF's exception handling gives; an error it has none for is raised."""
+        response = stamps_exception_handler(error, {"view": self})
+        if response is None:
+            raise error
+        return rendered(response, self)
+
+
+class MerchantQuery(serializers.Serializer):
+    """What every GET endpoint takes besides `token`."""
+
+    merchant = id_field(required=False)
+
+
+class StampsReadView(APIView):
+    """A Stamps GET endpoint. Subclasses declare an InputSerializer (a MerchantQuery) for the
+    query string and a `read()` that calls selectors and returns the success body; errors
+    are rendered in the shape `error_style` names, as for the POST endpoints."""
+
+    http_method_names = ["get", "options"]
+    error_style = ErrorStyle.FIELD_MAP
+    InputSerializer: type[MerchantQuery]
+
+    @property
+    def merchant(self) -> Any:
+        caller: Caller = self.request.user  # type: ignore[assignment]
+        return caller.merchant
+
+    def read(self, query: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        query = validated(self.InputSerializer, request.query_params)
+        ensure_own_merchant(query.pop("merchant", None), self.merchant)
+        return Response(self.read(query))
+
+
+class MerchantMismatch(DomainError):
+    """`merchant`, which older clients send, must be the key's own when it is sent: a
+    different one is refused as 400 `invalid` on `merchant`, so the till learns which
+    parameter is wrong and nothing about the other merchant."""
+
+    code = "invalid"
+    message = "Does not match the merchant of this token."
+    field = "merchant"
+
+
+def ensure_own_merchant(merchant_id: int | None, merchant: Any) -> None:
+    if merchant_id is not None and merchant_id != merchant.pk:
+        raise MerchantMismatch()

@@ -1,0 +1,262 @@
+"""The lean lane: the call a till sends all day, answered before Django's request cycle.
+
+The lane only decides whether it may take a request: a POST to a Stamps endpoint with a
+JSON body and no query string, to an allowed Host, over https where https is required,
+within the body limit, with a known key in its Authorization header or body that the
+endpoint's throttles let through. It answers with the endpoint's own code
+(core.api.StampsApiView.answer, which DRF's view calls too), and adds what Django's request
+cycle adds to every answer: the request signals, the middleware's headers, Content-Length,
+the log line of a refusal and the 500 page of an error. Anything else goes to Django
+unchanged, which makes that answer. Skipping the building of a Django and a DRF request, the
+middleware chain and DRF's dispatch halves an award's Python (docs/performance.md);
+tests/test_lane.py sends requests down both ways and compares the answers."""
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started, setting_changed
+from django.http import HttpResponse
+from django.http.request import split_domain_port, validate_host
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, resolve
+from django.utils.log import log_response
+
+from core.api import JSON, StampsApiView
+from core.idempotency.services import HEADER
+from loyalty.authentication import ApiClient, api_client_for_key, key_from_body
+from stamps_server.middleware import API_PREFIX
+
+Answer = tuple[str, list[tuple[str, str]], bytes]
+IDEMPOTENCY_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
+HEADER_SCHEMES = ("Token ", "Bearer ")
+MAX_PATHS_REMEMBERED = 256  # paths are the client's to choose; the endpoints are few
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """What the lane reads of the settings on every request, read once (and again after
+    a setting_changed signal, which only tests send)."""
+
+    https_required: bool
+    max_body_bytes: int
+    proxy_ssl_header: tuple[str, str] | None
+    allowed_hosts: tuple[str, ...]
+    judges_hosts: bool  # Django's Host check needs nothing but the Host header
+
+
+@cache
+def lane_settings() -> LaneSettings:
+    return LaneSettings(
+        https_required=settings.STAMPS_REQUIRE_HTTPS or settings.SECURE_SSL_REDIRECT,
+        max_body_bytes=settings.STAMPS_MAX_BODY_BYTES,
+        proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER,
+        allowed_hosts=tuple(settings.ALLOWED_HOSTS),
+        judges_hosts=bool(
+            settings.ALLOWED_HOSTS
+            and not settings.USE_X_FORWARDED_HOST
+            and not settings.DISALLOWED_USER_AGENTS
+        ),
+    )
+
+
+def settings_forget(**kwargs: Any) -> None:
+    lane_settings.cache_clear()
+    host_allowed.cache_clear()
+    answer_headers.cache_clear()
+
+
+setting_changed.connect(settings_forget)
+
+
+@dataclass(frozen=True)
+class Taken:
+    endpoint: StampsApiView
+    caller: ApiClient
+    body: Any
+
+
+class Lane:
+    """A WSGI application: the lane in front of Django's."""
+
+    def __init__(self, django_application: Callable[..., Iterable[bytes]]) -> None:
+        self.django_application = django_application
+        self.endpoints: dict[str, StampsApiView | None] = {}
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        taken = self.take(environ)
+        if taken is None:
+            return self.django_application(environ, start_response)
+        status, headers, body = self.answer(environ, taken)
+        start_response(status, headers)
+        return [body]
+
+    def take(self, environ: dict[str, Any]) -> Taken | None:
+        """The endpoint, caller and body of a request the lane may answer, else None."""
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
+            return None
+        if environ.get("CONTENT_TYPE", "").partition(";")[0].strip() != JSON:
+            return None
+        endpoint = self.endpoint(environ.get("PATH_INFO", ""))
+        if endpoint is None or not host_allowed(environ.get("HTTP_HOST")):
+            return None
+        lane = lane_settings()
+        if lane.https_required and not is_secure(environ):
+            return None
+        length = content_length(environ)
+        if length is None or length > lane.max_body_bytes:
+            return None
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)  # still there for Django if the lane steps aside
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        caller = known_caller(environ, body)
+        if caller is None or not throttles_allow(endpoint, caller):
+            return None
+        return Taken(endpoint, caller, body)
+
+    def endpoint(self, path: str) -> StampsApiView | None:
+        """The Stamps POST endpoint Django's resolver finds for `path`, remembered."""
+        if path in self.endpoints:
+            return self.endpoints[path]
+        endpoint = None
+        if path.startswith(API_PREFIX):
+            try:
+                view_class = getattr(resolve(path).func, "cls", None)
+            except Resolver404:
+                view_class = None
+            if isinstance(view_class, type) and issubclass(view_class, StampsApiView):
+                endpoint = endpoint_instance(view_class)
+        if len(self.endpoints) < MAX_PATHS_REMEMBERED:
+            self.endpoints[path] = endpoint
+        return endpoint
+
+    def answer(self, environ: dict[str, Any], taken: Taken) -> Answer:
+        request_started.send(sender=self.__class__, environ=environ)
+        try:
+            try:
+                response = taken.endpoint.answer(
+                    caller=taken.caller,
+                    body=taken.body,
+                    path=environ["PATH_INFO"],
+                    idempotency_key=environ.get(IDEMPOTENCY_KEY),
+                )
+            except Exception as error:  # what Django's handler does with an unhandled error
+                response = response_for_exception(WSGIRequest(environ), error)
+            for name, value in taken.endpoint.default_response_headers.items():
+                response[name] = value  # as DRF's view sets them on every answer
+            if response.status_code >= 400:  # logged as Django's handler logs refusals
+                request = WSGIRequest(environ)
+                log_response(
+                    "%s: %s",
+                    response.reason_phrase,
+                    request.path,
+                    response=response,
+                    request=request,
+                )
+            return wsgi_answer(response, secure=is_secure(environ))
+        finally:
+            request_finished.send(sender=self.__class__)
+
+
+@cache
+def endpoint_instance(view_class: type[StampsApiView]) -> StampsApiView:
+    return view_class()
+
+
+def known_caller(environ: dict[str, Any], body: Any) -> ApiClient | None:
+    """The caller of a well-formed key: in the Authorization header, else in the body."""
+    header = environ.get("HTTP_AUTHORIZATION")
+    if header is not None:
+        key = next((header[len(s) :] for s in HEADER_SCHEMES if header.startswith(s)), None)
+    else:
+        key = key_from_body(body)
+    if not isinstance(key, str) or not key or key != key.strip():
+        return None  # missing or malformed: DRF's authentication says why
+    return api_client_for_key(key)
+
+
+def throttles_allow(endpoint: StampsApiView, caller: ApiClient) -> bool:
+    """What DRF's check_throttles asks of the endpoint's throttles (they read the caller)."""
+    request: Any = CallerOnly(user=caller)
+    return all(throttle.allow_request(request, endpoint) for throttle in endpoint.get_throttles())
+
+
+@dataclass(frozen=True)
+class CallerOnly:
+    user: ApiClient
+
+
+@lru_cache(maxsize=64)  # every till sends the same Host
+def host_allowed(host: str | None) -> bool:
+    """Django's own Host check, where it can answer with the Host header alone; otherwise
+    the lane steps aside and lets Django judge."""
+    lane = lane_settings()
+    if not host or not lane.judges_hosts:
+        return False
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, lane.allowed_hosts)
+
+
+def is_secure(environ: dict[str, Any]) -> bool:
+    """HttpRequest.is_secure() from the environ."""
+    proxy_ssl_header = lane_settings().proxy_ssl_header
+    if proxy_ssl_header:
+        header, secure_value = proxy_ssl_header
+        value = environ.get(header)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def content_length(environ: dict[str, Any]) -> int | None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def wsgi_answer(response: HttpResponse, *, secure: bool) -> Answer:
+    """The response as status, headers and body, with the middleware's headers it lacks and
+    Content-Length, as CommonMiddleware sets it."""
+    content = response.content
+    headers = list(response.items())
+    headers += [(name, value) for name, value in answer_headers(secure) if name not in response]
+    headers += [("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()]
+    if "Content-Length" not in response:
+        headers.append(("Content-Length", str(len(content))))
+    return f"{response.status_code} {response.reason_phrase}", headers, content
+
+
+@dataclass(frozen=True)
+class SchemeOnly:
+    """What SecurityMiddleware and XFrameOptionsMiddleware read of a request."""
+
+    secure: bool
+
+    def is_secure(self) -> bool:
+        return self.secure
+
+
+@cache
+def answer_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    """The headers the middleware adds to an answer that has none of its own, worked out
+    once per scheme by the middleware itself."""
+    request: Any = SchemeOnly(secure)
+    response = HttpResponse()
+    bare = set(response.headers)
+    for middleware in (SecurityMiddleware, XFrameOptionsMiddleware):
+        response = middleware(lambda request: HttpResponse()).process_response(request, response)
+    return tuple((name, value) for name, value in response.items() if name not in bare)
