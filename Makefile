@@ -34,4 +34,4 @@ bench: install
 	BIN=$(BIN) bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -57,8 +57,8 @@ for n in (100, 300):
     with open(f"{work}/awards-{n}.sql", "w") as script:
         print(
             "PREPARE award(text) AS SELECT * FROM stamps_award("
-            f"{seed['merchant_id']}, {seed['store_ids'][0]}, $1, 1, '', "
-            "current_date + 365, false, current_date, now());",
+            f"{seed['merchant_id']}, {seed['store_ids'][0]}, NULL, $1, 1, 1000, '', "
+            "current_date + 365, false, current_date, now(), 1, NULL);",
             file=script,
         )
         for i in range(n):

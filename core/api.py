@@ -8,10 +8,12 @@ from functools import cache
 from typing import Any, Protocol
 
 import orjson
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -88,12 +90,40 @@ class StampsInput(serializers.Serializer):
     """A POST body. An optional field sent as JSON null counts as not given, so its default
     applies: the public Stamps client sends every parameter it knows, null when its caller
     gave none. A required field sent as null is still refused. The schema marks the optional
-    fields nullable (core.schema.NullableOptionals)."""
+    fields nullable (core.schema.NullableOptionals).
+
+    A JSON object is validated field by field as DRF's Serializer.to_internal_value does,
+    without the generality its fields here do not need (nested sources, HTML form input,
+    `validate_<field>` methods, which these serializers may not have): that loop was half of
+    an award's validation. Anything else (a form body) goes through DRF's own loop.
+    tests/core/test_inputs.py holds the two to the same answers."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            data = without_null_optionals(data, self.fields)
-        return super().to_internal_value(data)
+        if type(data) is not dict:
+            if isinstance(data, Mapping):
+                data = without_null_optionals(data, self.fields)
+            return super().to_internal_value(data)
+        validated: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            value = data.get(name, empty)
+            if value is None and not field.required:
+                value = empty
+            try:
+                validated[name] = field.run_validation(value)
+            except serializers.ValidationError as error:
+                errors[name] = error.detail
+            except DjangoValidationError as error:
+                errors[name] = get_error_detail(error)
+            except SkipField:
+                pass
+        if errors:
+            raise serializers.ValidationError(errors)
+        return validated
+
+    def run_validators(self, value: Any) -> None:
+        if self.validators:  # (these serializers have none: no call to make for nothing)
+            super().run_validators(value)
 
 
 def without_null_optionals(data: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -131,7 +161,13 @@ def input_serializer(serializer_class: type[serializers.Serializer]) -> serializ
     each declared field, a third of a request's Python. `run_validation` keeps nothing on
     the serializer between requests; its fields are bound here, before threads share it."""
     serializer = serializer_class()
-    assert serializer.fields
+    for name, field in serializer.fields.items():
+        lean = (
+            field.source_attrs == [name]
+            and not field.read_only
+            and not hasattr(serializer, f"validate_{name}")
+        )
+        assert lean, f"{serializer_class.__qualname__}.{name}: see StampsInput"
     return serializer
 
 

@@ -10,7 +10,7 @@ from rest_framework import authentication, permissions
 from rest_framework.request import Request
 
 from core.errors import InvalidToken
-from loyalty.models import Merchant
+from loyalty.models import ApiToken, Merchant
 from loyalty.tokens import api_token_authenticate
 
 HEADER_SCHEMES = {"token", "bearer"}
@@ -44,7 +44,21 @@ def api_client_for_key(key: str) -> ApiClient | None:
     token = api_token_authenticate(key=key)
     if token is None:
         return None
-    return ApiClient(merchant=token.merchant, token_id=token.pk)
+    known = _clients.get(token.pk)
+    if known is not None and known[0] is token:
+        return known[1]
+    client = ApiClient(merchant=token.merchant, token_id=token.pk)
+    if len(_clients) >= CLIENTS_REMEMBERED:
+        _clients.clear()
+    _clients[token.pk] = (token, client)
+    return client
+
+
+# The caller made for each token loyalty.tokens last handed out: while it hands out the same
+# token object (from its cache), the caller is the same too; a token read again (its time in
+# the cache over) makes a new caller, with the merchant as it is now.
+CLIENTS_REMEMBERED = 10_000
+_clients: dict[int, tuple[ApiToken, ApiClient]] = {}
 
 
 def key_from_header(meta: Mapping[str, Any]) -> str | None:

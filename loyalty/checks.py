@@ -89,19 +89,6 @@ def lot_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("award remaining", lot.pk, lot.stamps_remaining, lot.by_entries)
 
 
-def entry_owner_mismatches() -> Iterator[Mismatch]:
-    """An entry names its lot's member. PostgreSQL refuses anything else (migration 0015);
-    SQLite has only the services to keep it so."""
-    strays = LedgerEntry.objects.exclude(membership=F("award__membership"))
-    for entry in strays.values("pk", "membership", "award__membership"):
-        yield Mismatch(
-            "entry member vs its lot's member",
-            entry["pk"],
-            entry["membership"],
-            entry["award__membership"],
-        )
-
-
 def deduction_mismatches() -> Iterator[Mismatch]:
     entries = LedgerEntry.objects.filter(deduction=OuterRef("pk"))
     spends = StampsDeduction.objects.filter(status=DeductionStatus.ACTIVE).annotate(
@@ -115,5 +102,4 @@ def ledger_mismatches() -> Iterator[Mismatch]:
     yield from membership_mismatches()
     yield from level_mismatches()
     yield from lot_mismatches()
-    yield from entry_owner_mismatches()
     yield from deduction_mismatches()

@@ -4,12 +4,13 @@ The lane only decides whether it may take a request: a POST to a Stamps endpoint
 JSON body and no query string, to an allowed Host, over https where https is required,
 within the body limit, with a known key in its Authorization header or body that the
 endpoint's throttles let through. It answers with the endpoint's own code
-(core.api.StampsApiView.answer, which DRF's view calls too), and adds what Django's request
-cycle adds to every answer: the request signals, the middleware's headers, Content-Length,
-the log line of a refusal and the 500 page of an error. Anything else goes to Django
-unchanged, which makes that answer. Skipping the building of a Django and a DRF request, the
-middleware chain and DRF's dispatch halves an award's Python (docs/performance.md);
-tests/test_lane.py sends requests down both ways and compares the answers."""
+(core.api.StampsApiView.answer, which DRF's view calls too), and does what Django's request
+cycle does around every answer: the housekeeping of its request signals' receivers (see
+`housekeeping`), the middleware's headers, Content-Length, the log line of a refusal and the
+500 page of an error. Anything else goes to Django unchanged, which makes that answer.
+Skipping the building of a Django and a DRF request, the middleware chain and DRF's
+dispatch halves an award's Python (docs/performance.md); tests/test_lane.py sends requests
+down both ways and compares the answers."""
 
 import io
 from collections.abc import Callable, Iterable
@@ -19,9 +20,12 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.cache import close_caches
+from django.core.handlers.base import reset_urlconf
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
-from django.core.signals import request_finished, request_started, setting_changed
+from django.core.signals import setting_changed
+from django.db import close_old_connections, connections, reset_queries
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -46,9 +50,11 @@ class LaneSettings:
     a setting_changed signal, which only tests send)."""
 
     https_required: bool
+    debug: bool
     max_body_bytes: int
     proxy_ssl_header: tuple[str, str] | None
     allowed_hosts: tuple[str, ...]
+    databases: tuple[str, ...]
     judges_hosts: bool  # Django's Host check needs nothing but the Host header
 
 
@@ -56,9 +62,11 @@ class LaneSettings:
 def lane_settings() -> LaneSettings:
     return LaneSettings(
         https_required=settings.STAMPS_REQUIRE_HTTPS or settings.SECURE_SSL_REDIRECT,
+        debug=settings.DEBUG,
         max_body_bytes=settings.STAMPS_MAX_BODY_BYTES,
         proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER,
         allowed_hosts=tuple(settings.ALLOWED_HOSTS),
+        databases=tuple(settings.DATABASES),
         judges_hosts=bool(
             settings.ALLOWED_HOSTS
             and not settings.USE_X_FORWARDED_HOST
@@ -143,7 +151,7 @@ class Lane:
         return endpoint
 
     def answer(self, environ: dict[str, Any], taken: Taken) -> Answer:
-        request_started.send(sender=self.__class__, environ=environ)
+        housekeeping()
         try:
             try:
                 response = taken.endpoint.answer(
@@ -154,7 +162,7 @@ class Lane:
                 )
             except Exception as error:  # what Django's handler does with an unhandled error
                 response = response_for_exception(WSGIRequest(environ), error)
-            for name, value in taken.endpoint.default_response_headers.items():
+            for name, value in view_headers(type(taken.endpoint)):
                 response[name] = value  # as DRF's view sets them on every answer
             if response.status_code >= 400:  # logged as Django's handler logs refusals
                 request = WSGIRequest(environ)
@@ -167,7 +175,40 @@ class Lane:
                 )
             return wsgi_answer(response, secure=is_secure(environ))
         finally:
-            request_finished.send(sender=self.__class__)
+            connections_tidy()
+
+
+def housekeeping() -> None:
+    """What the receivers of Django's request_started and request_finished signals do for a
+    request the lane answers, called directly: sending the signals costs a sixth of an
+    award's Python. Before the answer: reset_queries (it only has something to clear when
+    queries are logged) and close_old_connections; after it, close_old_connections again.
+    Of the other receivers, close_caches closes nothing for the locmem and Redis caches this
+    server configures, and reset_urlconf drops the URLconf Django's handler sets, which the
+    lane never sets. tests/test_lane.py fails when a receiver it does not know is connected."""
+    if lane_settings().debug:
+        reset_queries()
+    connections_tidy()
+
+
+def connections_tidy() -> None:
+    """close_old_connections, each database's connection looked up once (a look-up goes
+    through asgiref's Local): one closed when too old or broken, so the next use opens it
+    afresh."""
+    for alias in lane_settings().databases:
+        connections[alias].close_if_unusable_or_obsolete()
+
+
+RECEIVERS_STOOD_IN_FOR = {
+    "request_started": {reset_queries, close_old_connections},
+    "request_finished": {close_old_connections, close_caches, reset_urlconf},
+}
+
+
+@cache
+def view_headers(view_class: type[StampsApiView]) -> tuple[tuple[str, str], ...]:
+    """What DRF's view sets on every answer of the endpoint (its Allow header)."""
+    return tuple(view_class().default_response_headers.items())
 
 
 @cache

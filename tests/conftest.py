@@ -3,22 +3,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from loyalty.models import Membership, Merchant, Store
 from loyalty.tokens import api_token_create, token_cache_clear
 from tests.factories import MembershipFactory, MerchantFactory, StoreFactory
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from django.conf import settings
-
-    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL to a postgres:// URL)")
-    for item in items:
-        if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -74,11 +63,6 @@ def other_tenant(db: None) -> Tenant:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
-
-
-@pytest.fixture
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 RefreshFn = Callable[[Membership], Membership]

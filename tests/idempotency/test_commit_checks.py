@@ -10,7 +10,7 @@ from core.idempotency.models import IdempotentResponse
 from loyalty.models import Award, LedgerEntry
 from tests.wire import side_connection
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def store_deleted_elsewhere(store_id: int) -> None:

@@ -173,9 +173,7 @@ class TestEntryOwner:
             )
             constraints_check_now()
 
-    def test_an_entry_names_its_lots_member_or_is_refused(self, tenant, lot, on_postgres):
-        if not on_postgres:
-            pytest.skip("SQLite has no such reference; check_ledger reports a stray entry")
+    def test_an_entry_names_its_lots_member_or_is_refused(self, tenant, lot):
         award, _ = lot
         stranger = MembershipFactory(merchant=tenant.merchant)
 
@@ -189,10 +187,8 @@ class TestEntryOwner:
         assert not refused(lambda: self.write(tenant.member, award.pk))
         assert refused(lambda: self.write(tenant.member, missing))
 
-    def test_on_postgresql_the_lot_reference_is_the_only_check_of_an_entrys_lot(self, on_postgres):
+    def test_the_lot_reference_is_the_only_check_of_an_entrys_lot(self):
         """Each foreign key is a query at every commit that writes an entry (migration 0019)."""
-        if not on_postgres:
-            pytest.skip("SQLite keeps the entry's foreign key to its lot")
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT conname FROM pg_constraint WHERE contype = 'f'"
@@ -202,10 +198,8 @@ class TestEntryOwner:
             assert cursor.fetchall() == [("entry_lot_of_member",)]
 
     @pytest.mark.parametrize("table", ["loyalty_ledgerentry", "loyalty_emailoutbox"])
-    def test_no_index_on_what_each_award_appends_is_led_by_member(self, table, on_postgres):
+    def test_no_index_on_what_each_award_appends_is_led_by_member(self, table):
         """Each would be one more random page written per award (README, Scale)."""
-        if not on_postgres:
-            pytest.skip("the index list is PostgreSQL's")
         assert indexes_led_by_member(table) == []
 
 
@@ -218,10 +212,8 @@ ROW_RULES = {
 }
 
 
-def test_on_postgresql_each_ledger_table_has_its_rules_in_one_check(on_postgres):
+def test_each_ledger_table_has_its_rules_in_one_check():
     """Django's own checks on these tables would be read back on every write (row_rules.sql)."""
-    if not on_postgres:
-        pytest.skip("PostgreSQL keeps the rules in functions; SQLite keeps the models' checks")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint"
@@ -233,11 +225,9 @@ def test_on_postgresql_each_ledger_table_has_its_rules_in_one_check(on_postgres)
     assert checks == sorted(ROW_RULES.items())
 
 
-def test_on_postgresql_members_pages_keep_room_for_their_balance_updates(on_postgres):
+def test_members_pages_keep_room_for_their_balance_updates():
     """Each award rewrites the member's row; room on its page keeps that off the members'
     indexes even on pages packed by inserts or VACUUM FULL (migration 0017)."""
-    if not on_postgres:
-        pytest.skip("fillfactor is PostgreSQL's")
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'loyalty_membership'::regclass")
         assert cursor.fetchone() == (["fillfactor=90"],)

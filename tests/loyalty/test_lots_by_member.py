@@ -53,9 +53,7 @@ def test_of_member_is_every_lot_of_that_member_in_every_state(tenant):
     assert [lot.pk for lot in found] == [lot.pk for lot in mine]
 
 
-def test_of_member_reads_the_two_halves_not_the_table(tenant, on_postgres):
-    if not on_postgres:
-        pytest.skip("the plan is PostgreSQL's")
+def test_of_member_reads_the_two_halves_not_the_table(tenant):
     members = MembershipFactory.create_batch(50, merchant=tenant.merchant)
     for member in members:
         lots(member, tenant.store, **EVERY_STATE)
@@ -71,10 +69,8 @@ def test_of_member_reads_the_two_halves_not_the_table(tenant, on_postgres):
     assert plan.count("Index Cond: (membership_id = ") == 2, plan
 
 
-def test_on_postgresql_the_only_indexes_led_by_member_are_the_two_halves(on_postgres):
+def test_on_postgresql_the_only_indexes_led_by_member_are_the_two_halves():
     """A new lot is spendable, so an award writes to one of them (README, Scale)."""
-    if not on_postgres:
-        pytest.skip("the index list is PostgreSQL's")
     assert indexes_led_by_member("loyalty_award") == [
         ("award_closed_lots", "(stamps_remaining = 0)"),
         ("award_spendable_lots", "((stamps_remaining > 0) AND (status = 1))"),

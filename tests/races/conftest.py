@@ -5,8 +5,6 @@ from typing import Any
 import pytest
 from django.db import connection
 
-pytestmark = pytest.mark.postgres
-
 
 def run_concurrently(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Runs `work(i)` in `count` threads released together by a barrier, each on its own

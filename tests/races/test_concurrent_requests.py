@@ -8,7 +8,7 @@ from loyalty.models import Award, AwardStatus, LedgerEntry, Membership, StampsDe
 from tests.conftest import make_tenant
 from tests.factories import RewardFactory, award_stamps
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def till(key: str) -> APIClient:

@@ -15,8 +15,6 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
-pytestmark = pytest.mark.postgres
-
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "crash_test.py"
 
