@@ -17,8 +17,10 @@ from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
+from core.answers import JSON, Answer
 from core.errors import DomainError, ErrorStyle
 from core.exception_handler import stamps_exception_handler
 from core.idempotency.services import (
@@ -28,7 +30,6 @@ from core.idempotency.services import (
     request_fingerprint,
 )
 
-JSON = "application/json"
 MAX_ID = 2**63 - 1
 MAX_STAMPS = 1_000_000
 
@@ -44,7 +45,17 @@ class Caller(Protocol):
 
 
 class TextField(serializers.CharField):
-    """A CharField that also refuses lone UTF-16 surrogates, which no database can store."""
+    """A CharField that refuses lone UTF-16 surrogates, which no database can store, as
+    "Not a valid string." (as a failed UTF-8 encoding, in place of DRF's validator that
+    walks the string character by character)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitSurrogateCharactersValidator)
+        ]
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -198,16 +209,17 @@ class StampsApiView(APIView):
         raise NotImplementedError
 
     def post(self, request: Request) -> HttpResponse:
-        return self.answer(
+        answer = self.answer(
             caller=request.user,  # type: ignore[arg-type]  (HasMerchantToken let it in)
             body=request.data,
             path=request.path,
             idempotency_key=request.headers.get(HEADER),
         )
+        return answer.as_response()
 
     def answer(
         self, *, caller: Caller, body: Any, path: str, idempotency_key: str | None
-    ) -> HttpResponse:
+    ) -> Answer:
         """The answer, success or refusal, once the caller is known."""
         try:
             if idempotency_key is None:
@@ -223,16 +235,16 @@ class StampsApiView(APIView):
         except Exception as error:
             return self.refusal(error)
 
-    def success(self, caller: Caller, body: Any) -> HttpResponse:
+    def success(self, caller: Caller, body: Any) -> Answer:
         answer = self.apply(caller, validated(self.InputSerializer, body))
-        return HttpResponse(orjson.dumps(answer), content_type=JSON)
+        return Answer(200, orjson.dumps(answer))
 
-    def refusal(self, error: Exception) -> HttpResponse:
+    def refusal(self, error: Exception) -> Answer:
         """The answer DRF's exception handling gives; an error it has none for is raised."""
         response = stamps_exception_handler(error, {"view": self})
         if response is None:
             raise error
-        return rendered(response, self)
+        return Answer.of(rendered(response, self))
 
 
 class MerchantQuery(serializers.Serializer):

@@ -21,7 +21,7 @@ from loyalty.ledger import (
     merchant_date,
 )
 from loyalty.levels import level_for
-from loyalty.models import Membership, Merchant, Store
+from loyalty.models import DeductionPurpose, Membership, Merchant, Store
 from loyalty.refusals import LedgerRefusal
 
 
@@ -138,16 +138,19 @@ def stamps_deduct(
     membership_id: int | None = None,
 ) -> Deducted:
     """POST /api/memberships/deduct-stamps, and the admin's deduction."""
+    no_reward = [None, None, 0, None, ""]  # a redemption passes its reward's (redeem)
     row = ledger_write(
-        "stamps_deduct",
+        "stamps_spend",
         [
             merchant.pk,
             membership_id,
             user,
             stamps,
             notes,
+            DeductionPurpose.DEDUCTION,
             merchant_date(merchant, now),
             now,
+            *no_reward,
             actor.token_id,
             actor.staff_id,
         ],

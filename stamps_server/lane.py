@@ -16,6 +16,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from http.client import responses
 from typing import Any
 
 import orjson
@@ -33,12 +34,13 @@ from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 
-from core.api import JSON, StampsApiView
+from core.answers import JSON, Answer
+from core.api import StampsApiView
 from core.idempotency.services import HEADER
 from loyalty.authentication import ApiClient, api_client_for_key, key_from_body
 from stamps_server.middleware import API_PREFIX
 
-Answer = tuple[str, list[tuple[str, str]], bytes]
+WsgiAnswer = tuple[str, list[tuple[str, str]], bytes]
 IDEMPOTENCY_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 HEADER_SCHEMES = ("Token ", "Bearer ")
 MAX_PATHS_REMEMBERED = 256  # paths are the client's to choose; the endpoints are few
@@ -150,30 +152,21 @@ class Lane:
             self.endpoints[path] = endpoint
         return endpoint
 
-    def answer(self, environ: dict[str, Any], taken: Taken) -> Answer:
+    def answer(self, environ: dict[str, Any], taken: Taken) -> WsgiAnswer:
         housekeeping()
         try:
             try:
-                response = taken.endpoint.answer(
+                answer = taken.endpoint.answer(
                     caller=taken.caller,
                     body=taken.body,
                     path=environ["PATH_INFO"],
                     idempotency_key=environ.get(IDEMPOTENCY_KEY),
                 )
             except Exception as error:  # what Django's handler does with an unhandled error
-                response = response_for_exception(WSGIRequest(environ), error)
-            for name, value in view_headers(type(taken.endpoint)):
-                response[name] = value  # as DRF's view sets them on every answer
-            if response.status_code >= 400:  # logged as Django's handler logs refusals
-                request = WSGIRequest(environ)
-                log_response(
-                    "%s: %s",
-                    response.reason_phrase,
-                    request.path,
-                    response=response,
-                    request=request,
-                )
-            return wsgi_answer(response, secure=is_secure(environ))
+                answer = Answer.of(response_for_exception(WSGIRequest(environ), error))
+            if answer.status >= 400:  # logged as Django's handler logs refusals
+                log_refusal(environ, answer)
+            return wsgi_answer(answer, type(taken.endpoint), secure=is_secure(environ))
         finally:
             connections_tidy()
 
@@ -269,16 +262,22 @@ def content_length(environ: dict[str, Any]) -> int | None:
     return length if length >= 0 else None
 
 
-def wsgi_answer(response: HttpResponse, *, secure: bool) -> Answer:
-    """The response as status, headers and body, with the middleware's headers it lacks and
-    Content-Length, as CommonMiddleware sets it."""
-    content = response.content
-    headers = list(response.items())
-    headers += [(name, value) for name, value in answer_headers(secure) if name not in response]
-    headers += [("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()]
-    if "Content-Length" not in response:
-        headers.append(("Content-Length", str(len(content))))
-    return f"{response.status_code} {response.reason_phrase}", headers, content
+def wsgi_answer(answer: Answer, view_class: type[StampsApiView], *, secure: bool) -> WsgiAnswer:
+    """The answer as WSGI's status, headers and body, with the headers Django's request cycle
+    adds: DRF's view's (Allow), the middleware's it lacks, and Content-Length."""
+    headers = [*answer.headers, *view_headers(view_class)]
+    named = {name.lower() for name, _ in headers}
+    headers += [
+        (name, value) for name, value in answer_headers(secure) if name.lower() not in named
+    ]
+    headers.append(("Content-Length", str(len(answer.body))))
+    return f"{answer.status} {responses[answer.status]}", headers, answer.body
+
+
+def log_refusal(environ: dict[str, Any], answer: Answer) -> None:
+    request = WSGIRequest(environ)
+    response = answer.as_response()
+    log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def wsgi_post(path: str, body: dict[str, Any], key: str, media_type: str) -> int
     json_body = media_type == "application/json"
     raw = orjson.dumps(body) if json_body else urlencode(body).encode()
     return wsgi_call("POST", path, raw, media_type, HTTP_AUTHORIZATION=f"Token {key}").status
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("media_type", ["application/json", "application/x-www-form-urlencoded"])
 def test_a_connection_the_server_dropped_fails_one_request_then_reconnects(

@@ -6,15 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from psycopg.types.json import Jsonb
 
-from core.db import violated_constraint
 from loyalty.ledger import MEMBER_COLUMNS, Actor, MemberAfter, ledger_write, merchant_date
 from loyalty.models import Merchant
-from loyalty.refusals import LedgerRefusal
 from loyalty.services import award_default_expiration
-from transactions.models import INVOICE_UNIQUE
 
 
 @dataclass(frozen=True)
@@ -49,38 +45,32 @@ def transaction_create(
     the merchant's rate. An invoice number is used once per store and (the merchant's) day:
     a retried till cannot earn twice."""
     today = merchant_date(merchant, now)
-    try:
-        with transaction.atomic():  # a twin's insert refused by the unique key: a savepoint
-            row = ledger_write(
-                "stamps_purchase",
-                [
-                    merchant.pk,
-                    purchase.store,
-                    purchase.user or None,
-                    purchase.invoice_number,
-                    merchant_date(merchant, purchase.created),
-                    purchase.total_value,
-                    purchase.subtotal,
-                    purchase.discount,
-                    purchase.service_charge,
-                    purchase.tax,
-                    purchase.number_of_people,
-                    Jsonb(purchase.items),
-                    purchase.stamps,
-                    merchant.transaction_value_per_stamp,
-                    merchant.max_stamps_per_award,
-                    award_default_expiration(merchant, today),
-                    purchase.created,
-                    today,
-                    now,
-                    actor.token_id,
-                ],
-                f"{MEMBER_COLUMNS}, transaction_id, stamps_earned, award_id",
-            )
-    except IntegrityError as error:
-        if violated_constraint(error) == INVOICE_UNIQUE:  # a concurrent twin won
-            raise LedgerRefusal("duplicate_invoice") from None
-        raise
+    row = ledger_write(
+        "stamps_purchase",
+        [
+            merchant.pk,
+            purchase.store,
+            purchase.user or None,
+            purchase.invoice_number,
+            merchant_date(merchant, purchase.created),
+            purchase.total_value,
+            purchase.subtotal,
+            purchase.discount,
+            purchase.service_charge,
+            purchase.tax,
+            purchase.number_of_people,
+            Jsonb(purchase.items),
+            purchase.stamps,
+            merchant.transaction_value_per_stamp,
+            merchant.max_stamps_per_award,
+            award_default_expiration(merchant, today),
+            purchase.created,
+            today,
+            now,
+            actor.token_id,
+        ],
+        f"{MEMBER_COLUMNS}, transaction_id, stamps_earned, award_id",
+    )
     member_id, *_, transaction_id, stamps_earned, award_id = row
     return Recorded(
         id=transaction_id,

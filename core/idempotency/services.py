@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpResponse
 from rest_framework import status
 
+from core.answers import JSON_HEADERS, Answer
 from core.db import function_row, violated_constraint
 from core.errors import DomainError
 from core.idempotency.models import KEY_UNIQUE, IdempotentResponse
@@ -75,9 +75,9 @@ def idempotent_call(
     key: str,
     fingerprint: str,
     now: datetime,
-    call: Callable[[], HttpResponse],
-    refusal_answer: Callable[[DomainError], HttpResponse],
-) -> HttpResponse:
+    call: Callable[[], Answer],
+    refusal_answer: Callable[[DomainError], Answer],
+) -> Answer:
     """Applies `call` once per key and stores its answer, or its refusal (rendered by
     `refusal_answer`), with the change it made."""
     with transaction.atomic():
@@ -85,24 +85,24 @@ def idempotent_call(
         if stored is not None:
             return replay(stored, fingerprint=fingerprint)
         try:
-            response = call()
+            answer = call()
         except DomainError as refusal:
             # The ledger refuses before writing anything, so this transaction can still
             # store the refusal.
-            response = refusal_answer(refusal)
+            answer = refusal_answer(refusal)
         try:  # no savepoint: on a twin's key the whole transaction goes, its change too
             response_store(
                 merchant_id=merchant.pk,
                 key=key,
                 fingerprint=fingerprint,
-                response=response,
+                answer=answer,
                 now=now,
             )
         except IntegrityError as error:
             if violated_constraint(error) != KEY_UNIQUE:
                 raise
             raise IdempotencyKeyInUse() from error  # a twin that slipped past key_claim
-    return response
+    return answer
 
 
 def key_claim(*, merchant_id: int, key: str) -> StoredResponse | None:
@@ -129,21 +129,20 @@ STORE = (
 
 
 def response_store(
-    *, merchant_id: int, key: str, fingerprint: str, response: HttpResponse, now: datetime
+    *, merchant_id: int, key: str, fingerprint: str, answer: Answer, now: datetime
 ) -> None:
     """One INSERT: the ORM's create() would cost more Python than the award it stores."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            STORE, [merchant_id, key, fingerprint, response.status_code, response.content, now]
-        )
+        cursor.execute(STORE, [merchant_id, key, fingerprint, answer.status, answer.body, now])
 
 
-def replay(stored: StoredResponse, *, fingerprint: str) -> HttpResponse:
+REPLAYED_HEADERS = (*JSON_HEADERS, (REPLAY_HEADER, "true"))
+
+
+def replay(stored: StoredResponse, *, fingerprint: str) -> Answer:
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    response = HttpResponse(stored.body, status=stored.status_code, content_type="application/json")
-    response[REPLAY_HEADER] = "true"
-    return response
+    return Answer(stored.status_code, stored.body, REPLAYED_HEADERS)
 
 
 def idempotency_purge(*, now: datetime, older_than: timedelta = RETENTION) -> int:

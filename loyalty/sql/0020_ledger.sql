@@ -271,8 +271,9 @@ BEGIN
     END IF;
 END $$;
 
--- A spend: a deduction, or a redemption when `p_reward` is given (its price, level
--- threshold and stock checked here under the member's lock).
+-- A spend: a deduction (POST /api/memberships/deduct-stamps, purpose 1), or a redemption
+-- (purpose 2, from stamps_redeem) when `p_reward` is given, whose level threshold and stock
+-- are checked here under the member's lock.
 CREATE OR REPLACE FUNCTION stamps_spend(
     p_merchant bigint, p_membership bigint, p_user text, p_stamps integer, p_notes text,
     p_purpose integer, p_today date, p_now timestamptz, p_reward bigint, p_store bigint, p_level_needed bigint,
@@ -324,26 +325,6 @@ BEGIN
         VALUES (m_id, p_reward, p_store, deduction_id, p_stamps, 1, p_invoice, p_now)
         RETURNING id INTO redemption_id;
     END IF;
-END $$;
-
--- A deduction: stamps taken off a member with a note (POST /api/memberships/deduct-stamps).
-CREATE OR REPLACE FUNCTION stamps_deduct(
-    p_merchant bigint, p_membership bigint, p_user text, p_stamps integer, p_notes text,
-    p_today date, p_now timestamptz, p_token bigint, p_staff integer,
-    OUT refusal text, OUT refusal_detail text, OUT m_id bigint, OUT m_stamps bigint, OUT m_qualifying bigint,
-    OUT m_level_number integer, OUT m_level_name text, OUT m_referral_code text,
-    OUT m_created_at timestamptz, OUT deduction_id bigint
-) LANGUAGE plpgsql AS $$
-DECLARE spent record;
-BEGIN
-    SELECT * INTO spent FROM stamps_spend(p_merchant, p_membership, p_user, p_stamps, p_notes, 1,
-                                          p_today, p_now, NULL, NULL, 0, NULL, '', p_token, p_staff);
-    refusal := spent.refusal;
-    refusal_detail := spent.refusal_detail;
-    m_id := spent.m_id; m_stamps := spent.m_stamps; m_qualifying := spent.m_qualifying;
-    m_level_number := spent.m_level_number; m_level_name := spent.m_level_name;
-    m_referral_code := spent.m_referral_code; m_created_at := spent.m_created_at;
-    deduction_id := spent.deduction_id;
 END $$;
 
 -- A redemption: the store, the reward and what the reward itself allows are checked, then
@@ -521,7 +502,9 @@ END $$;
 
 -- A purchase from a till: it earns `p_stamps` when given, else its total value at the
 -- merchant's rate (rounded down), as an award to the member named by `p_user`; an open
--- purchase (no user) earns nothing. An invoice number is used once per store and day.
+-- purchase (no user) earns nothing. An invoice number is used once per store and day: the
+-- unique key refuses a second one, a retried till's twin included, after the award's own
+-- checks, and its award is undone with it.
 CREATE OR REPLACE FUNCTION stamps_purchase(
     p_merchant bigint, p_store bigint, p_user text, p_invoice text, p_invoice_date date,
     p_total numeric, p_subtotal numeric, p_discount numeric, p_service_charge numeric,
@@ -534,6 +517,7 @@ CREATE OR REPLACE FUNCTION stamps_purchase(
 ) LANGUAGE plpgsql AS $$
 DECLARE
     awarded record;
+    v_constraint text;
 BEGIN
     PERFORM 1 FROM loyalty_store WHERE id = p_store AND merchant_id = p_merchant AND is_active;
     IF NOT FOUND THEN refusal := 'invalid_store'; RETURN; END IF;
@@ -541,32 +525,36 @@ BEGIN
         m_id := stamps_find_member(p_merchant, p_user);
         IF m_id IS NULL THEN refusal := 'user_not_found'; RETURN; END IF;
     END IF;
-    PERFORM 1 FROM transactions_transaction
-     WHERE store_id = p_store AND invoice_number = p_invoice AND invoice_date = p_invoice_date;
-    IF FOUND THEN refusal := 'duplicate_invoice'; RETURN; END IF;
 
     stamps_earned := CASE WHEN m_id IS NULL THEN 0
                           ELSE coalesce(p_stamps, floor(p_total / p_rate)::integer) END;
-    IF stamps_earned > 0 THEN
-        SELECT * INTO awarded FROM stamps_award(
-            p_merchant, p_store, m_id, NULL, stamps_earned, p_max_stamps,
-            left('Purchase ' || p_invoice, 255), p_expiration, false, p_today, p_now, p_token,
-            NULL);
-        refusal := awarded.refusal;
-        refusal_detail := awarded.refusal_detail;
-        IF refusal IS NOT NULL THEN RETURN; END IF;
-        award_id := awarded.award_id;
-        m_stamps := awarded.m_stamps; m_qualifying := awarded.m_qualifying;
-        m_level_number := awarded.m_level_number; m_level_name := awarded.m_level_name;
-    END IF;
-    INSERT INTO transactions_transaction (
-        merchant_id, store_id, membership_id, award_id, invoice_number, invoice_date,
-        total_value, subtotal, discount, service_charge, tax, number_of_people, items,
-        stamps_earned, status, created_at, recorded_at)
-    VALUES (p_merchant, p_store, m_id, award_id, p_invoice, p_invoice_date, p_total,
-            p_subtotal, p_discount, p_service_charge, p_tax, p_people, p_items, stamps_earned,
-            1, p_created, p_now)
-    RETURNING id INTO transaction_id;
+    BEGIN
+        IF stamps_earned > 0 THEN
+            SELECT * INTO awarded FROM stamps_award(
+                p_merchant, p_store, m_id, NULL, stamps_earned, p_max_stamps,
+                left('Purchase ' || p_invoice, 255), p_expiration, false, p_today, p_now,
+                p_token, NULL);
+            refusal := awarded.refusal;
+            refusal_detail := awarded.refusal_detail;
+            IF refusal IS NOT NULL THEN RETURN; END IF;
+            award_id := awarded.award_id;
+            m_stamps := awarded.m_stamps; m_qualifying := awarded.m_qualifying;
+            m_level_number := awarded.m_level_number; m_level_name := awarded.m_level_name;
+        END IF;
+        INSERT INTO transactions_transaction (
+            merchant_id, store_id, membership_id, award_id, invoice_number, invoice_date,
+            total_value, subtotal, discount, service_charge, tax, number_of_people, items,
+            stamps_earned, status, created_at, recorded_at)
+        VALUES (p_merchant, p_store, m_id, award_id, p_invoice, p_invoice_date, p_total,
+                p_subtotal, p_discount, p_service_charge, p_tax, p_people, p_items,
+                stamps_earned, 1, p_created, p_now)
+        RETURNING id INTO transaction_id;
+    EXCEPTION WHEN unique_violation THEN  -- the block's writes (the award) are undone
+        GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+        IF v_constraint <> 'transaction_invoice_unique_per_store_day' THEN RAISE; END IF;
+        refusal := 'duplicate_invoice';
+        award_id := NULL;
+    END;
 END $$;
 
 -- Cancels a purchase: optionally first the active redemptions of its member made with the
