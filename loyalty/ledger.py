@@ -3,9 +3,8 @@ arguments go in, a row or a LedgerRefusal comes out. The rules are the functions
 services decide which to call and with what."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import BigIntegerField, BooleanField, Func
@@ -15,8 +14,7 @@ from loyalty.models import Merchant
 from loyalty.refusals import LedgerRefusal
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     """Who makes a change: the API key a till called with, or a staff user in the admin."""
 
     token_id: int | None = None
@@ -26,8 +24,7 @@ class Actor:
 SYSTEM = Actor()  # the expiry sweep
 
 
-@dataclass(frozen=True)
-class MemberAfter:
+class MemberAfter(NamedTuple):
     """A member as a write left them."""
 
     id: int

@@ -1,7 +1,7 @@
 """Redeeming rewards and cancelling redemptions, each one call of a ledger function."""
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from loyalty.ledger import (
     MEMBER_COLUMNS,
@@ -17,8 +17,7 @@ from loyalty.models import Merchant
 AS_CUSTOMER = {"user_not_found": "customer_not_found"}
 
 
-@dataclass(frozen=True)
-class Redeemed:
+class Redeemed(NamedTuple):
     id: int
     reward_name: str
     stamps_used: int
@@ -59,8 +58,7 @@ def redemption_create(
     return Redeemed(id=row[5], reward_name=row[6], stamps_used=row[7], member=member_after(row))
 
 
-@dataclass(frozen=True)
-class RedemptionCanceled:
+class RedemptionCanceled(NamedTuple):
     id: int
     member: MemberAfter
 

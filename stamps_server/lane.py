@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from http.client import responses
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
@@ -42,7 +42,7 @@ from stamps_server.middleware import API_PREFIX
 
 WsgiAnswer = tuple[str, list[tuple[str, str]], bytes]
 IDEMPOTENCY_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
-HEADER_SCHEMES = ("Token ", "Bearer ")
+HEADER_SCHEMES = ("Token", "Bearer")
 MAX_PATHS_REMEMBERED = 256  # paths are the client's to choose; the endpoints are few
 
 
@@ -86,8 +86,7 @@ def settings_forget(**kwargs: Any) -> None:
 setting_changed.connect(settings_forget)
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     endpoint: StampsApiView
     caller: ApiClient
     body: Any
@@ -213,7 +212,9 @@ def known_caller(environ: dict[str, Any], body: Any) -> ApiClient | None:
     """The caller of a well-formed key: in the Authorization header, else in the body."""
     header = environ.get("HTTP_AUTHORIZATION")
     if header is not None:
-        key = next((header[len(s) :] for s in HEADER_SCHEMES if header.startswith(s)), None)
+        scheme, _, key = header.partition(" ")
+        if scheme not in HEADER_SCHEMES:
+            return None
     else:
         key = key_from_body(body)
     if not isinstance(key, str) or not key or key != key.strip():
@@ -227,8 +228,7 @@ def throttles_allow(endpoint: StampsApiView, caller: ApiClient) -> bool:
     return all(throttle.allow_request(request, endpoint) for throttle in endpoint.get_throttles())
 
 
-@dataclass(frozen=True)
-class CallerOnly:
+class CallerOnly(NamedTuple):
     user: ApiClient
 
 

@@ -5,6 +5,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import psycopg
 from django.conf import settings
@@ -16,15 +17,21 @@ READY_FOR_QUERY = re.compile(r"^B\t\d+\tReadyForQuery\b", re.MULTILINE)
 
 def side_connection() -> psycopg.Connection:
     """An autocommit connection to the test database that Django does not manage."""
+    return psycopg.connect(database_url(connection.settings_dict["NAME"]), autocommit=True)
+
+
+def database_url(name: str) -> str:
+    """A postgres:// URL of database `name` on the suite's server, with its credentials: a
+    host name and port, or the embedded server's socket folder."""
     database = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=database["PORT"] or 5432,
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        dbname=database["NAME"],
-        autocommit=True,
-    )
+    user = quote(database["USER"] or "", safe="")
+    password = quote(str(database["PASSWORD"] or ""), safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    host = database["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgres://{credentials}{quote(host, safe='')}/{name}"
+    host = f"[{host}]" if ":" in host else host
+    return f"postgres://{credentials}{host}:{database['PORT'] or 5432}/{name}"
 
 
 @contextmanager

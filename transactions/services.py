@@ -4,7 +4,7 @@ one call of a ledger function (stamps_purchase, stamps_purchase_cancel)."""
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg.types.json import Jsonb
 
@@ -29,8 +29,7 @@ class Purchase:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     id: int
     total_value: Decimal
     stamps_earned: int
@@ -81,8 +80,7 @@ def transaction_create(
     )
 
 
-@dataclass(frozen=True)
-class PurchaseCanceled:
+class PurchaseCanceled(NamedTuple):
     id: int
     total_value: Decimal
     stamps_earned: int

@@ -10,10 +10,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
+
+from tests.wire import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "crash_test.py"
@@ -21,15 +21,7 @@ SCRIPT = ROOT / "scripts" / "crash_test.py"
 
 def crash_database_url() -> str:
     """The suite's PostgreSQL server and credentials, with a database of our own."""
-    db = settings.DATABASES["default"]
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(str(db.get("PASSWORD") or ""), safe="")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    host = db.get("HOST") or "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}{host}:{port}/stamps_crash_test_{os.getpid()}"
+    return database_url(f"stamps_crash_test_{os.getpid()}")
 
 
 def test_killed_server_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -> None:
