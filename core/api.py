@@ -77,16 +77,30 @@ class UserField(TextField):
 
 
 class BoundedIntegerField(serializers.IntegerField):
-    """The JSON parser reads integers past 64 bits as floats; report those as out of range
-    rather than as "not an integer"."""
+    """An integer from min_value to max_value, with DRF's messages and codes. The bounds are
+    checked here rather than by the validator objects IntegerField adds, which build their
+    message's parameters on every call (a tenth of an award's validation), and a JSON
+    integer is taken as it is rather than through DRF's conversion of its text. The JSON
+    parser reads integers past 64 bits as floats: those are out of range, not "not an
+    integer"."""
+
+    def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_value, self.max_value = min_value, max_value  # (the schema reads them)
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, float) and data.is_integer():
-            if self.max_value is not None and data > self.max_value:
-                self.fail("max_value", max_value=self.max_value)
-            if self.min_value is not None and data < self.min_value:
-                self.fail("min_value", min_value=self.min_value)
-        return super().to_internal_value(data)
+        if type(data) is not int:
+            if isinstance(data, float) and data.is_integer():
+                self.bounds_check(data)
+            data = super().to_internal_value(data)
+        self.bounds_check(data)
+        return data
+
+    def bounds_check(self, data: float) -> None:
+        if data > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        if data < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
 
 
 def id_field(**kwargs: Any) -> serializers.IntegerField:

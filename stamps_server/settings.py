@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "loyalty",
     "redemptions",
     "transactions",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 """The WSGI application: the lean lane (stamps_server/lane.py) in front of Django's."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -10,3 +11,6 @@ django_application = get_wsgi_application()  # sets Django up
 from stamps_server.lane import Lane  # noqa: E402  (needs the apps loaded above)
 
 application = Lane(django_application)
+# What is loaded by now (Django, the apps, the URLs) stays for the process's life: frozen, the
+# garbage collector stops walking it again on every full collection.
+gc.freeze()

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from loyalty.demo import DemoData, admin_user_ensure, demo_seed
+from demo.seed import DemoData, admin_user_ensure, demo_seed
 
 
 class Command(BaseCommand):
