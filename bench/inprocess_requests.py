@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = ROOT / "bench" / "results" / "run"
+RUN = Path(os.environ.get("BENCH_RUN_DIR") or ROOT / "bench" / "results" / "run")
 WARM_UP = 300
 FUNDED = 2000  # the first members, whom bench/fund.py funded (BENCH_FUNDED's default)
 AWARDS_TO_CANCEL = 1000

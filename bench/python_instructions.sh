@@ -4,7 +4,8 @@
 # called in-process (no HTTP server), PostgreSQL's side excluded (bench/pg_instructions.sh
 # counts that). Runs bench/inprocess_requests.py with 0 and with COUNT requests after the
 # same warm-up and prints the difference per request. Needs the database and
-# bench/results/run that `make bench` leaves behind (DATABASE_URL as there) and valgrind.
+# bench/results/run that `make bench` leaves behind (DATABASE_URL as there; or BENCH_RUN_DIR,
+# such as bench/results/compare/new after bench/compare.sh) and valgrind.
 #
 #   BIN     the virtualenv's bin directory (.venv/bin)
 #   KIND    add, deduct, redeem or cancel (add)
@@ -17,7 +18,8 @@ BIN=${BIN:-.venv/bin}
 KIND=${KIND:-add}
 COUNT=${COUNT:-300}
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
-[ -f bench/results/run/seed.env ] || { echo "run make bench first (bench/results/run)" >&2; exit 1; }
+[ -f "${BENCH_RUN_DIR:-bench/results/run}/seed.env" ] ||
+    { echo "run make bench first (bench/results/run)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers
@@ -46,16 +47,28 @@ class Caller(Protocol):
 
 class TextField(serializers.CharField):
     """A CharField that refuses lone UTF-16 surrogates, which no database can store, as
-    "Not a valid string." (as a failed UTF-8 encoding, in place of DRF's validator that
-    walks the string character by character)."""
+    "Not a valid string." (a failed UTF-8 encoding, in place of DRF's validator that walks
+    the string character by character). A field given no validators of its own checks its
+    length and NUL characters itself, with DRF's messages and codes and in DRF's order,
+    rather than through the validator objects CharField adds, which build their message's
+    parameters on every call."""
+
+    default_error_messages = {
+        "invalid": "Not a valid string.",
+        "null_characters_not_allowed": ProhibitNullCharactersValidator.message,
+    }
 
     def __init__(self, **kwargs: Any) -> None:
+        self.checks_itself = "validators" not in kwargs
         super().__init__(**kwargs)
-        self.validators = [
-            validator
-            for validator in self.validators
-            if not isinstance(validator, ProhibitSurrogateCharactersValidator)
-        ]
+        if self.checks_itself:
+            self.validators = []
+        else:
+            self.validators = [
+                validator
+                for validator in self.validators
+                if not isinstance(validator, ProhibitSurrogateCharactersValidator)
+            ]
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -63,9 +76,17 @@ class TextField(serializers.CharField):
             value.encode("utf-8")
         except UnicodeEncodeError:
             self.fail("invalid")
+        if self.checks_itself:
+            self.content_check(value)
         return value
 
-    default_error_messages = {"invalid": "Not a valid string."}
+    def content_check(self, value: str) -> None:
+        if self.max_length is not None and len(value) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        if self.min_length is not None and len(value) < self.min_length:
+            self.fail("min_length", min_length=self.min_length)
+        if "\x00" in value:
+            self.fail("null_characters_not_allowed")
 
 
 class UserField(TextField):

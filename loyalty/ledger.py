@@ -4,6 +4,7 @@ services decide which to call and with what."""
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -52,10 +53,15 @@ def ledger_write(
 ) -> tuple[Any, ...]:
     """The function's `columns` when it applied; its refusal, raised, when it did not.
     `renamed` gives the registry's name for a refusal in the caller's terms."""
-    refusal, detail, *row = function_row(function, arguments, f"refusal, refusal_detail, {columns}")
+    refusal, detail, *row = function_row(function, arguments, with_refusal(columns))
     if refusal is not None:
         raise LedgerRefusal((renamed or {}).get(refusal, refusal), detail)
     return tuple(row)
+
+
+@cache  # each caller's columns are a constant: joined once
+def with_refusal(columns: str) -> str:
+    return f"refusal, refusal_detail, {columns}"
 
 
 def member_after(row: Sequence[Any]) -> MemberAfter:

@@ -40,6 +40,10 @@ class Awarded(NamedTuple):
     member: MemberAfter
 
 
+AWARDED = f"{MEMBER_COLUMNS}, award_id"
+CANCELED = f"{MEMBER_COLUMNS}, number_of_stamps"
+
+
 def award_default_expiration(merchant: Merchant, today: date) -> date:
     """When an award's stamps expire if nobody says: the merchant's validity from today."""
     return today + timedelta(days=merchant.stamps_validity_days)
@@ -72,7 +76,7 @@ def award_create(
             actor.token_id,
             actor.staff_id,
         ],
-        f"{MEMBER_COLUMNS}, award_id",
+        AWARDED,
     )
     return Awarded(id=row[5], number_of_stamps=request.number_of_stamps, member=member_after(row))
 
@@ -108,7 +112,7 @@ def award_cancel(
             actor.staff_id,
             reason,
         ],
-        f"{MEMBER_COLUMNS}, number_of_stamps",
+        CANCELED,
     )
     return Canceled(id=award_id, number_of_stamps=row[5], member=member_after(row))
 
@@ -125,7 +129,9 @@ class Deducted(NamedTuple):
 
 # The member's creation as Unix seconds: loaded as a timestamp it would go through Django's
 # Python-level loader, a tenth of a deduction's Python.
-MEMBER_SINCE = "extract(epoch FROM m_created_at)::float8"
+DEDUCTED = (
+    f"{MEMBER_COLUMNS}, m_referral_code, extract(epoch FROM m_created_at)::float8, deduction_id"
+)
 
 
 def stamps_deduct(
@@ -155,7 +161,7 @@ def stamps_deduct(
             actor.token_id,
             actor.staff_id,
         ],
-        f"{MEMBER_COLUMNS}, m_referral_code, {MEMBER_SINCE}, deduction_id",
+        DEDUCTED,
     )
     return Deducted(
         id=row[7],

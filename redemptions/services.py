@@ -15,6 +15,7 @@ from loyalty.models import Merchant
 
 # The redemption endpoints name the member `customer`.
 AS_CUSTOMER = {"user_not_found": "customer_not_found"}
+REDEEMED = f"{MEMBER_COLUMNS}, redemption_id, reward_name, stamps_used"
 
 
 class Redeemed(NamedTuple):
@@ -52,7 +53,7 @@ def redemption_create(
             actor.token_id,
             actor.staff_id,
         ],
-        f"{MEMBER_COLUMNS}, redemption_id, reward_name, stamps_used",
+        REDEEMED,
         renamed=AS_CUSTOMER,
     )
     return Redeemed(id=row[5], reward_name=row[6], stamps_used=row[7], member=member_after(row))

@@ -12,6 +12,8 @@ from loyalty.ledger import MEMBER_COLUMNS, Actor, MemberAfter, ledger_write, mer
 from loyalty.models import Merchant
 from loyalty.services import award_default_expiration
 
+RECORDED = f"{MEMBER_COLUMNS}, transaction_id, stamps_earned, award_id"
+
 
 @dataclass(frozen=True)
 class Purchase:
@@ -68,7 +70,7 @@ def transaction_create(
             now,
             actor.token_id,
         ],
-        f"{MEMBER_COLUMNS}, transaction_id, stamps_earned, award_id",
+        RECORDED,
     )
     member_id, *_, transaction_id, stamps_earned, award_id = row
     return Recorded(
