@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --verbosity 0
+	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

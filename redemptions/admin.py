@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from redemptions.models import Redemption, Reward
@@ -8,6 +9,7 @@ from redemptions.models import Redemption, Reward
 
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "merchant", "stamps_to_redeem", "minimum_level", "stock", "is_active"]
     list_filter = ["merchant", "is_active"]
     search_fields = ["name", "code"]

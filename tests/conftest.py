@@ -1,5 +1,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +9,14 @@ from rest_framework.test import APIClient
 from loyalty.models import Membership, Merchant, Store
 from loyalty.tokens import api_token_create, token_cache_clear
 from tests.factories import MembershipFactory, MerchantFactory, StoreFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The static files' folder, as `collectstatic` leaves it (WhiteNoise warns without it);
+    the tests read no static file."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
