@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := STAMPS_REQUIRE_HTTPS=false DJANGO_DEBUG=true
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench mutate clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+# Plants each bug of scripts/mutate.py's list and fails if the tests let one through (slow).
+mutate: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" python scripts/mutate.py
 
 # Load test against PostgreSQL (DATABASE_URL) next to pgbench; see bench/run.sh for settings.
 bench: install

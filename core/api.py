@@ -186,7 +186,7 @@ def with_alias(attrs: dict[str, Any], name: str, alias: str) -> dict[str, Any]:
     """Folds `alias`, another name clients send for `name`, into `name`; `name` wins when
     both are sent, and neither is refused as `name` being required."""
     value = attrs.pop(alias, None)
-    if name not in attrs:
+    if attrs.get(name) is None:
         if value is None:
             required = ErrorDetail("This field is required.", code="required")
             raise serializers.ValidationError({name: [required]})
@@ -197,8 +197,9 @@ def with_alias(attrs: dict[str, Any], name: str, alias: str) -> dict[str, Any]:
 def moment(value: datetime) -> dict[str, Any]:
     """A moment as the Stamps answers give it: `created` in UTC to the second, and the same
     as Unix seconds in `created_timestamp`."""
-    at = value.astimezone(UTC).replace(microsecond=0)
-    return {"created": at.isoformat(), "created_timestamp": int(at.timestamp())}
+    seconds = int(value.timestamp())
+    at = datetime.fromtimestamp(seconds, UTC)
+    return {"created": at.isoformat(), "created_timestamp": seconds}
 
 
 @cache

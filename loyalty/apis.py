@@ -95,7 +95,9 @@ class StampsAddApi(StampsApiView):
         store = id_field()
         number_of_stamps = stamps_field()
         notes = TextField(max_length=255, required=False, allow_blank=True, default="")
-        expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+        expiration_date = serializers.DateField(
+            required=False, default=None, input_formats=["%Y-%m-%d"]
+        )
         require_email_notification = serializers.BooleanField(default=True)
 
     class OutputSerializer(Body):

@@ -5,8 +5,8 @@ that a slow password hash would protect, and every request must look its key up.
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
+from time import monotonic
 
 from django.conf import settings
 from django.utils import timezone
@@ -48,7 +48,7 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     digest = key_digest(key)
     ttl = settings.STAMPS_TOKEN_CACHE_SECONDS
     cached = _known_tokens.get(digest)
-    if ttl and cached is not None and cached[1] > time.monotonic():
+    if ttl and cached is not None and cached[1] > monotonic():
         return cached[0]
     token = (
         ApiToken.objects.select_related("merchant")
@@ -58,7 +58,7 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     if ttl and token is not None:
         if len(_known_tokens) >= TOKEN_CACHE_SIZE:
             _known_tokens.clear()
-        _known_tokens[digest] = (token, time.monotonic() + ttl)
+        _known_tokens[digest] = (token, monotonic() + ttl)
     return token
 
 

@@ -27,8 +27,8 @@ class RedemptionsAddApi(StampsApiView):
     error_style = ErrorStyle.LEGACY_LIST
 
     class InputSerializer(StampsInput):
-        customer = UserField(required=False)
-        user = UserField(required=False)  # what the stamps endpoints call the same thing
+        customer = UserField(required=False, default=None)
+        user = UserField(required=False, default=None)  # the stamps endpoints' name for it
         store = id_field()
         reward = id_field()
         invoice_number = TextField(max_length=64, required=False, allow_blank=True, default="")

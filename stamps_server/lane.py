@@ -27,6 +27,7 @@ from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.db import close_old_connections, connections, reset_queries
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -152,7 +153,8 @@ class Lane:
         return endpoint
 
     def answer(self, environ: dict[str, Any], taken: Taken) -> WsgiAnswer:
-        housekeeping()
+        databases = [connections[alias] for alias in lane_settings().databases]
+        housekeeping(databases)
         try:
             try:
                 answer = taken.endpoint.answer(
@@ -167,10 +169,10 @@ class Lane:
                 log_refusal(environ, answer)
             return wsgi_answer(answer, type(taken.endpoint), secure=is_secure(environ))
         finally:
-            connections_tidy()
+            connections_tidy(databases)
 
 
-def housekeeping() -> None:
+def housekeeping(databases: list[BaseDatabaseWrapper]) -> None:
     """What the receivers of Django's request_started and request_finished signals do for a
     request the lane answers, called directly: sending the signals costs a sixth of an
     award's Python. Before the answer: reset_queries (it only has something to clear when
@@ -180,15 +182,15 @@ def housekeeping() -> None:
     lane never sets. tests/test_lane.py fails when a receiver it does not know is connected."""
     if lane_settings().debug:
         reset_queries()
-    connections_tidy()
+    connections_tidy(databases)
 
 
-def connections_tidy() -> None:
-    """close_old_connections, each database's connection looked up once (a look-up goes
-    through asgiref's Local): one closed when too old or broken, so the next use opens it
-    afresh."""
-    for alias in lane_settings().databases:
-        connections[alias].close_if_unusable_or_obsolete()
+def connections_tidy(databases: list[BaseDatabaseWrapper]) -> None:
+    """close_old_connections, for the request's connections looked up once (each look-up
+    goes through asgiref's Local): one too old or broken is closed, and the next use opens
+    it afresh."""
+    for database in databases:
+        database.close_if_unusable_or_obsolete()
 
 
 RECEIVERS_STOOD_IN_FOR = {

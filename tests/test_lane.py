@@ -31,7 +31,7 @@ VARYING = {"id", "created", "created_timestamp", "referral_code", "member_id", "
 def connection_kept_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As Django's test client does: the test's transaction must outlive each request (both
     ways close a connection left outside autocommit)."""
-    monkeypatch.setattr(lane, "connections_tidy", lambda: None)
+    monkeypatch.setattr(lane, "connections_tidy", lambda databases: None)
     for signal in (request_started, request_finished):
         signal.disconnect(close_old_connections)
     yield

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from core.answers import JSON_HEADERS, Answer
-from core.db import function_row, violated_constraint
+from core.db import execute, function_row, violated_constraint
 from core.errors import DomainError
 from core.idempotency.models import KEY_UNIQUE, IdempotentResponse
 
@@ -132,8 +132,7 @@ def response_store(
     *, merchant_id: int, key: str, fingerprint: str, answer: Answer, now: datetime
 ) -> None:
     """One INSERT: the ORM's create() would cost more Python than the award it stores."""
-    with connection.cursor() as cursor:
-        cursor.execute(STORE, [merchant_id, key, fingerprint, answer.status, answer.body, now])
+    execute(STORE, [merchant_id, key, fingerprint, answer.status, answer.body, now])
 
 
 REPLAYED_HEADERS = (*JSON_HEADERS, (REPLAY_HEADER, "true"))

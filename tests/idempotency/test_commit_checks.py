@@ -1,6 +1,6 @@
-"""A keyed request's stored answer goes to PostgreSQL with the transaction's COMMIT, where the
-deferred foreign-key checks run. What they refuse is reported as what it is, not as a twin
-holding the key, and nothing of the request is kept."""
+"""A keyed request's transaction runs PostgreSQL's deferred foreign-key checks at its
+COMMIT. What they refuse is reported as what it is, not as a twin holding the key, and
+nothing of the request is kept."""
 
 import pytest
 from django.db import IntegrityError, connection
