@@ -7,7 +7,9 @@ survived the suite stays in the list after its test was written. Too slow for ev
 (a minute or so a mutation): run it before closing an issue that touches the ledger, and
 record the score and the survivors in docs/testing.md.
 
-Usage: python scripts/mutate.py [--list] [NAME ...]   (the suite's database as make test's)
+Usage: python scripts/mutate.py [--list] [NAME ...]
+The database is make test's (DATABASE_URL's server, else the embedded one); pytest
+names its database test_<name>, so give a run beside another suite its own name.
 """
 
 import argparse
@@ -303,31 +305,45 @@ def applied(mutation: Mutation) -> str:
     return source.replace(mutation.text, mutation.replacement)
 
 
+TESTS_FAILED = 1  # pytest's exit code when tests ran and some failed
+
+
+def run_tests(tests: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-p", "no:cacheprovider", *tests.split()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "STAMPS_MODEL_EXAMPLES": os.environ.get("STAMPS_MODEL_EXAMPLES", "60"),
+        },
+    )
+
+
+def baseline_passes(mutations: list[Mutation]) -> bool:
+    """Each selection of tests passes on the unmutated code, or no verdict means anything."""
+    for tests in dict.fromkeys(m.tests for m in mutations):
+        result = run_tests(tests)
+        if result.returncode != 0:
+            print(f"the unmutated code fails {tests}:\n{result.stdout[-3000:]}")
+            return False
+    return True
+
+
 def killed(mutation: Mutation) -> bool:
+    """True when the tests ran and failed; a run that broke (exit 2 to 5) stops everything."""
     path = ROOT / mutation.path
     original = path.read_text()
     path.write_text(applied(mutation))
     try:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-x",
-                "-p",
-                "no:cacheprovider",
-                *mutation.tests.split(),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            env={
-                **os.environ,
-                "STAMPS_MODEL_EXAMPLES": os.environ.get("STAMPS_MODEL_EXAMPLES", "60"),
-            },
-        )
+        result = run_tests(mutation.tests)
     finally:
         path.write_text(original)
-    return result.returncode != 0
+    if result.returncode not in (0, TESTS_FAILED):
+        broke = f"{mutation.name}: pytest broke (exit {result.returncode})"
+        sys.exit(f"{broke}:\n{result.stdout[-3000:]}")
+    return result.returncode == TESTS_FAILED
 
 
 def main() -> int:
@@ -344,6 +360,8 @@ def main() -> int:
         for mutation in chosen:
             print(f"{mutation.name}  [{mutation.path}]")
         return 0
+    if not baseline_passes(chosen):
+        return 2
     survivors = []
     for number, mutation in enumerate(chosen, 1):
         started = time.monotonic()

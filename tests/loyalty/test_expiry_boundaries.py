@@ -81,10 +81,13 @@ class TestEveryPathAtTheBoundary:
 
         assert (response.status_code == 200) == spendable_then(when), response.content
 
+    @pytest.mark.parametrize("spent", [4, 10], ids=["part", "all"])
     def test_a_cancelled_redemption_refunds_the_lot(
-        self, shop: Tenant, lot: Award, when: str
+        self, shop: Tenant, lot: Award, when: str, spent: int
     ) -> None:
-        reward = RewardFactory(merchant=shop.merchant, stamps_to_redeem=4)
+        """A lot the redemption emptied stays open with nothing left, so no write-off closes
+        it first: the refund itself must know the lot's day is over."""
+        reward = RewardFactory(merchant=shop.merchant, stamps_to_redeem=spent)
         with clock(moment(shop, "before")):
             redemption = shop.post(
                 "/api/redemptions/add",
@@ -98,6 +101,7 @@ class TestEveryPathAtTheBoundary:
         refunded = 10 if spendable_then(when) else 0
         assert Award.objects.get(pk=lot.pk).stamps_remaining == refunded
         assert response.json()["customer"]["stamps_remaining"] == refunded
+        assert Membership.objects.get(pk=shop.member.pk).stamps == refunded
 
     def test_any_write_writes_the_lot_off_only_once_its_day_is_over(
         self, shop: Tenant, lot: Award, when: str
@@ -119,6 +123,28 @@ class TestEveryPathAtTheBoundary:
         expired = stamps_expire_due(now=moment(shop, when))
 
         assert expired == (0 if spendable_then(when) else 10)
+        status = Award.objects.get(pk=lot.pk).status
+        assert status == (AwardStatus.ACTIVE if spendable_then(when) else AwardStatus.EXPIRED)
+        assert Membership.objects.get(pk=shop.member.pk).stamps == (10 if status == 1 else 0)
+
+    def test_a_write_off_beside_it_leaves_the_lot_through_its_day(
+        self, shop: Tenant, lot: Award, when: str
+    ) -> None:
+        """A member whose other lot is a day past its date is visited by the sweep on the
+        lot's day; only the overdue lot goes."""
+        zone = shop.merchant.time_zone
+        older = award_stamps(
+            shop.member,
+            3,
+            store=shop.store,
+            expiration_date=EXPIRES + datetime.timedelta(days=DAYS[when] - 1),
+            now=local_morning(zone, EXPIRES - datetime.timedelta(days=30)),
+        )
+
+        expired = stamps_expire_due(now=moment(shop, when))
+
+        assert expired == (3 if spendable_then(when) else 13)
+        assert Award.objects.get(pk=older.pk).status == AwardStatus.EXPIRED
         status = Award.objects.get(pk=lot.pk).status
         assert status == (AwardStatus.ACTIVE if spendable_then(when) else AwardStatus.EXPIRED)
         assert Membership.objects.get(pk=shop.member.pk).stamps == (10 if status == 1 else 0)

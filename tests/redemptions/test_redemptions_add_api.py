@@ -428,6 +428,19 @@ class TestRedemptionsAddRefusals:
         assert "This membership is blocked" in legacy_errors(response).values()
         assert state(tenant.member, reward) == before
 
+    def test_a_blocked_customer_hears_of_the_block_before_the_rewards_level(self, tenant):
+        """docs/ledger.md orders the refusals: the member's own state comes first."""
+        award_stamps(tenant.member, 20)
+        Membership.objects.filter(pk=tenant.member.pk).update(is_blocked=True)
+        silver = Level.objects.get(merchant=tenant.merchant, name="Silver")
+        reward = RewardFactory(merchant=tenant.merchant, minimum_level=silver, stamps_to_redeem=5)
+
+        response = tenant.post(
+            URL, {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk}
+        )
+
+        assert list(legacy_errors(response).values()) == ["This membership is blocked"]
+
     def test_refuses_a_digit_like_customer_without_a_server_error(self, tenant):
         reward = RewardFactory(merchant=tenant.merchant)
 
