@@ -14,6 +14,7 @@ names its database test_<name>, so give a run beside another suite its own name.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -360,6 +361,8 @@ def main() -> int:
         for mutation in chosen:
             print(f"{mutation.name}  [{mutation.path}]")
         return 0
+    # a kill between planting a bug and taking it out must still take it out (finally)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not baseline_passes(chosen):
         return 2
     survivors = []
