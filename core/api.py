@@ -4,6 +4,7 @@ in (DRF's request cycle, or the lean lane in front of it: stamps_server/lane.py)
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
@@ -194,6 +195,13 @@ def with_alias(attrs: dict[str, Any], name: str, alias: str) -> dict[str, Any]:
     return attrs
 
 
+def json_number(value: Decimal | None) -> int | float | None:
+    """A money amount as the Stamps examples print one: a whole amount without a fraction."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def moment(value: datetime) -> dict[str, Any]:
     """A moment as the Stamps answers give it: `created` in UTC to the second, and the same
     as Unix seconds in `created_timestamp`."""
@@ -294,7 +302,7 @@ class StampsReadView(APIView):
     query string and a `read()` that calls selectors and returns the success body; errors
     are rendered in the shape `error_style` names, as for the POST endpoints."""
 
-    http_method_names = ["get", "options"]
+    http_method_names = ["get", "head", "options"]
     error_style = ErrorStyle.FIELD_MAP
     InputSerializer: type[MerchantQuery]
 

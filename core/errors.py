@@ -7,13 +7,21 @@ from rest_framework import exceptions, status
 
 LEGACY_DETAIL = "Your transaction cannot be completed due to the following error(s)"
 NON_FIELD = "__all__"
+INFO_KEY = "info"
 
 
 class ErrorStyle(enum.Enum):
-    """The two error bodies the Stamps API uses."""
+    """The error bodies the Stamps documents print, each for the endpoints it names
+    (../shared/reference/stamps-documented-shapes.md, section 10)."""
 
     FIELD_MAP = "field_map"  # {"detail", "error_message", "error_code", "errors": {field: msg}}
-    LEGACY_LIST = "legacy_list"  # {"detail": LEGACY_DETAIL, "errors": [{field: msg}, ...]}
+    # {"detail": LEGACY_DETAIL, "errors": [{field: msg}, ...]}, messages without a full stop,
+    # as the membership, reward and redemption examples print them
+    LEGACY_LIST = "legacy_list"
+    # the same list with each message as written, as the purchase examples print them
+    LEGACY_SENTENCES = "legacy_sentences"
+    # {"errors": {"info": msg}} for a refusal, {"errors": {field: msg}} for invalid input
+    INFO = "info"
 
 
 class DomainError(Exception):

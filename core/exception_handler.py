@@ -4,18 +4,24 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import LEGACY_DETAIL, NON_FIELD, DomainError, ErrorStyle, InvalidToken
+from core.errors import (
+    INFO_KEY,
+    LEGACY_DETAIL,
+    NON_FIELD,
+    DomainError,
+    ErrorStyle,
+    InvalidToken,
+)
 
 
 def stamps_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     style = getattr(context.get("view"), "error_style", ErrorStyle.FIELD_MAP)
     if isinstance(exc, DomainError):
-        errors = [(exc.field or NON_FIELD, exc.message, exc.code)]
-        return Response(render_errors(errors, style), status=exc.status_code)
+        return domain_refusal(exc, style)
     if isinstance(exc, exceptions.ValidationError):
         return Response(render_errors(flatten(exc.detail), style), status=exc.status_code)
     if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
@@ -47,17 +53,32 @@ def flatten(detail: Any, prefix: str = "") -> list[tuple[str, str, str]]:
     return [(prefix or NON_FIELD, str(detail), getattr(detail, "code", None) or "invalid")]
 
 
+def domain_refusal(exc: DomainError, style: ErrorStyle) -> Response:
+    """A refusal in the view's style; the bare style files it under `info` and, as the
+    documents suggest for an unknown id, answers a 404 with DRF's own body."""
+    if style is ErrorStyle.INFO:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
+            return Response({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+        return Response({"errors": {INFO_KEY: exc.message}}, status=exc.status_code)
+    errors = [(exc.field or NON_FIELD, exc.message, exc.code)]
+    return Response(render_errors(errors, style), status=exc.status_code)
+
+
 def render_errors(errors: list[tuple[str, str, str]], style: ErrorStyle) -> dict[str, Any]:
     if style is ErrorStyle.LEGACY_LIST:
         return {
             "detail": LEGACY_DETAIL,
             "errors": [{field: message.rstrip(".")} for field, message, _ in errors],
         }
+    if style is ErrorStyle.LEGACY_SENTENCES:
+        return {"detail": LEGACY_DETAIL, "errors": [{field: text} for field, text, _ in errors]}
+    if style is ErrorStyle.INFO:
+        return {"errors": {name: text for name, text, _ in errors}}
     field, message, code = errors[0]
-    summary = message if field == NON_FIELD else f"{field}: {message}"
+    detail = f"{field}: {message}"  # the form-level (__all__) message keeps its prefix here
     return {
-        "detail": summary,
-        "error_message": summary,
+        "detail": detail,
+        "error_message": message if field == NON_FIELD else detail,
         "error_code": code,
         "errors": {name: text for name, text, _ in errors},
     }

@@ -25,7 +25,8 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from core.api import StampsApiView, StampsInput, StampsReadView
-from core.errors import LEGACY_DETAIL, NON_FIELD, ErrorStyle
+from core.errors import INFO_KEY, LEGACY_DETAIL, NON_FIELD, ErrorStyle
+from core.idempotency.services import KEY_PATTERN
 
 View = TypeVar("View", bound=type[APIView])
 
@@ -83,16 +84,29 @@ class LegacyListError(Body):
     )
 
 
+class InfoError(Body):
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(),
+        help_text=f"`{INFO_KEY}` for a refusal, else one message per field at fault.",
+    )
+
+
 class PlainError(Body):
     detail = serializers.CharField()
 
 
-STYLED_ERRORS = {ErrorStyle.FIELD_MAP: FieldMapError, ErrorStyle.LEGACY_LIST: LegacyListError}
+STYLED_ERRORS = {
+    ErrorStyle.FIELD_MAP: FieldMapError,
+    ErrorStyle.LEGACY_LIST: LegacyListError,
+    ErrorStyle.LEGACY_SENTENCES: LegacyListError,
+    ErrorStyle.INFO: InfoError,
+}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=KEY_PATTERN,
     description=(
         "1 to 255 printable ASCII characters. A retry with the same key and body gets the "
         "first answer back (with `Idempotent-Replayed: true`) instead of applying twice."
@@ -127,7 +141,9 @@ def error_responses(style: ErrorStyle, *, idempotent: bool) -> dict[int, OpenApi
         403: OpenApiResponse(
             PlainError, "No token was sent, or plain http where https is required."
         ),
-        404: OpenApiResponse(styled, "An id this merchant cannot see."),
+        404: OpenApiResponse(
+            PlainError if style is ErrorStyle.INFO else styled, "An id this merchant cannot see."
+        ),
         405: OpenApiResponse(PlainError, "Another method on this path (see `Allow`)."),
         406: OpenApiResponse(PlainError, "The Accept header excludes application/json."),
         413: OpenApiResponse(PlainError, "The body is larger than the server accepts."),

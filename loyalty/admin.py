@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -68,7 +69,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "merchant", "is_active"]
+    list_display = ["name", "display_name", "merchant", "is_active"]
     list_filter = ["merchant", "is_active"]
 
 
@@ -126,21 +127,52 @@ class LevelChangeInline(ReadOnlyInline):
     ordering = ["-id"]
 
 
+# What staff may change of a member; the balance and the level move only through the ledger.
+PROFILE_FIELDS = [
+    "email",
+    "member_id",
+    "name",
+    "phone",
+    "birthday",
+    "gender",
+    "address",
+    "postal_code",
+    "marital_status",
+    "religion",
+    "wedding_date",
+    "picture_url",
+    "notes",
+    "tags",
+    "allow_newsletters",
+    "allow_sms_marketing",
+    "allow_whatsapp_marketing",
+    "is_blocked",
+]
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
-    readonly_fields = ["level", "stamps", "qualifying_stamps", "referral_code", "created_at"]
+    readonly_fields = [
+        "level",
+        "stamps",
+        "qualifying_stamps",
+        "referral_code",
+        "registration_method",
+        "created_at",
+    ]
     # The entries are on each lot's page: the ledger has no index by member.
     inlines = [AwardInline, LevelChangeInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "merchant"] if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         if change:
-            obj.save(update_fields=["email", "member_id", "name", "phone", "is_blocked"])
+            obj.save(update_fields=PROFILE_FIELDS)
             return
         created = services.membership_create(
             merchant=obj.merchant,
@@ -149,7 +181,9 @@ class MembershipAdmin(admin.ModelAdmin):
             name=obj.name,
             phone=obj.phone,
         )
-        obj.pk = created.pk
+        obj.pk, obj.level_id = created.pk, created.level_id
+        obj.referral_code, obj.created_at = created.referral_code, created.created_at
+        obj.save(update_fields=PROFILE_FIELDS)
 
 
 def report_refusal(request: HttpRequest, error: DomainError) -> None:

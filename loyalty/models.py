@@ -1,7 +1,9 @@
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import BooleanField, F, Func, Q
 
@@ -85,11 +87,18 @@ class Level(models.Model):
 
 class Store(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="stores")
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, help_text="The store's short name or code, e.g. A301.")
+    display_name = models.CharField(
+        max_length=120, blank=True, help_text="The name customers see; empty means `name`."
+    )
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.merchant})"
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
 
 class ApiToken(models.Model):
@@ -115,6 +124,41 @@ class Gender(models.IntegerChoices):
     FEMALE = 2, "Female"
 
 
+class MaritalStatus(models.IntegerChoices):
+    SINGLE = 1, "Single"
+    MARRIED = 2, "Married"
+    DIVORCED = 3, "Divorced"
+    WIDOWED = 4, "Widowed"
+    OTHERS = 5, "Others"
+
+
+class RegistrationMethod(models.TextChoices):
+    API = "API", "API"
+    ADMIN = "Admin", "Admin"
+    IMPORT = "Import", "Import"
+
+
+class Channel(models.IntegerChoices):
+    """The Stamps "Channel Mapping": where a purchase or a redemption happened."""
+
+    MOBILE_APP = 1, "Mobile App"
+    POS = 2, "POS"
+    KIOSK = 3, "Kiosk"
+    WEB = 4, "Web"
+    ANDROID = 5, "Android"
+    IOS = 6, "iOS"
+    CALL_CENTER = 7, "Call Center"
+    GRABFOOD = 8, "GrabFood"
+    GOFOOD = 9, "GoFood"
+
+
+def channel_field() -> models.SmallIntegerField:
+    """The legacy endpoints take no channel: what a till records is a POS one. The default
+    is the database's, as the ledger's functions insert these rows; no CHECK of its own, as
+    these tables keep their rules in one (loyalty/sql/0014_row_rules.sql)."""
+    return models.SmallIntegerField(choices=Channel, default=Channel.POS, db_default=Channel.POS)
+
+
 class Membership(models.Model):
     """A customer of one merchant, with the cached stamp balance of their lots."""
 
@@ -128,6 +172,26 @@ class Membership(models.Model):
     birthday = models.DateField(null=True, blank=True)
     gender = models.SmallIntegerField(choices=Gender, null=True, blank=True)
     address = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    marital_status = models.SmallIntegerField(choices=MaritalStatus, null=True, blank=True)
+    religion = models.SmallIntegerField(  # no CHECK of its own: see channel_field
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="The merchant's own code: Stamps publishes no list.",
+    )
+    wedding_date = models.DateField(null=True, blank=True)
+    picture_url = models.URLField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    tags = ArrayField(
+        models.CharField(max_length=40), default=list, blank=True, help_text="Comma-separated."
+    )
+    allow_newsletters = models.BooleanField(default=False, help_text="Consents to e-mail.")
+    allow_sms_marketing = models.BooleanField(default=False, help_text="Consents to SMS.")
+    allow_whatsapp_marketing = models.BooleanField(default=False, help_text="Consents to WhatsApp.")
+    registration_method = models.CharField(
+        max_length=8, choices=RegistrationMethod, default=RegistrationMethod.ADMIN
+    )
     referral_code = models.CharField(max_length=12)
     is_blocked = models.BooleanField(default=False)
     stamps = models.BigIntegerField(default=0, editable=False)
@@ -154,6 +218,12 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return self.email or self.member_id or f"membership {self.pk}"
+
+    @property
+    def registration_status(self) -> str:
+        """ "Full" once the member has given what registration asks for, else "Partial"."""
+        given = (self.name, self.email, self.birthday, self.gender)
+        return "Full" if all(value not in (None, "") for value in given) else "Partial"
 
 
 # Who made a change: the API key, or the staff user in the admin. Protected from deletion by

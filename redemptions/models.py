@@ -1,7 +1,23 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import CharField, F, Func, Q, Value
+from django.db.models.lookups import Exact
 
-from loyalty.models import Level, Membership, Merchant, StampsDeduction, Store, rules
+from loyalty.models import (
+    Level,
+    Membership,
+    Merchant,
+    StampsDeduction,
+    Store,
+    channel_field,
+    rules,
+)
+
+
+def json_object(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError('Enter a JSON object, e.g. {"SKU": "A001"}.', code="invalid")
 
 
 class Reward(models.Model):
@@ -30,6 +46,22 @@ class Reward(models.Model):
         null=True, blank=True, help_text="Redeemable until this moment; empty means no end."
     )
     image_url = models.URLField(max_length=500, blank=True)
+    landscape_url = models.URLField(max_length=500, blank=True, help_text="A wide picture.")
+    terms = models.TextField(blank=True, help_text="The conditions customers read.")
+    price = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="What it costs in money, when it is also sold; empty means not for sale.",
+    )
+    merchant_code = models.CharField(
+        max_length=64, blank=True, help_text="The merchant's own code for it, e.g. a SKU."
+    )
+    extra_data = models.JSONField(
+        default=dict, blank=True, validators=[json_object], help_text="A JSON object for tills."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +72,14 @@ class Reward(models.Model):
                 | Q(ends_at__isnull=True)
                 | Q(ends_at__gt=F("starts_at")),
                 name="reward_window_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="reward_price_not_negative"),
+            models.CheckConstraint(
+                condition=Exact(
+                    Func("extra_data", function="jsonb_typeof", output_field=CharField()),
+                    Value("object"),
+                ),
+                name="reward_extra_data_is_an_object",
             ),
         ]
 
@@ -66,6 +106,7 @@ class Redemption(models.Model):
     invoice_number = models.CharField(
         max_length=64, blank=True, help_text="Ties it to a purchase; see transactions/cancel."
     )
+    channel = channel_field()
     created_at = models.DateTimeField()
     canceled_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from loyalty.models import Award, Membership, Merchant, Store
+from loyalty.models import Award, Membership, Merchant, Store, channel_field
 
 INVOICE_UNIQUE = "transaction_invoice_unique_per_store_day"
 
@@ -37,6 +37,7 @@ class Transaction(models.Model):
     number_of_people = models.PositiveIntegerField()
     items = models.JSONField(default=list, blank=True)
     stamps_earned = models.PositiveIntegerField(default=0)
+    channel = channel_field()
     status = models.PositiveSmallIntegerField(
         choices=TransactionStatus, default=TransactionStatus.ACTIVE
     )
