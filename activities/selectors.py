@@ -1,10 +1,9 @@
 """A member's history across every app: the sources each app defines, merged, newest first,
-in pages that never split one second's activities."""
+in pages of 20 that a client walks by passing the last activity's id as `older_than`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
+from core.errors import DomainError
 from loyalty.models import Membership
 from loyalty.selectors import (
     Activity,
@@ -32,38 +31,26 @@ ACTIVITY_SOURCES: tuple[ActivitySource, ...] = (
 )
 
 
+class UnknownActivity(DomainError):
+    message = "Not an activity of this member"
+    field = "older_than"
+
+
 def activities_collect(membership: Membership, window: ActivityWindow) -> list[Activity]:
     found = [activity for source in ACTIVITY_SOURCES for activity in source(membership, window)]
-    found.sort(key=Activity.sort_key, reverse=True)
+    found.sort(key=Activity.position, reverse=True)
     return found[: window.limit] if window.limit is not None else found
 
 
-@dataclass(frozen=True)
-class ActivityPage:
-    activities: list[Activity]
-    has_next: bool
-
-
-def whole_second(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0)
-
-
 def activities_page(
-    membership: Membership, *, older_than: datetime | None = None, size: int = ACTIVITIES_PER_PAGE
-) -> ActivityPage:
-    """Newest first, created strictly before `older_than`. A page never splits the
-    activities of one second (the precision of `created`), so passing the last activity's
-    `created` as the next `older_than` neither skips nor repeats one; it may hold fewer than
-    `size`, or, when one second holds more than a page, all of that second."""
-    newest = activities_collect(membership, ActivityWindow(before=older_than, limit=size + 1))
-    if len(newest) <= size:
-        return ActivityPage(newest, has_next=False)
-    boundary = whole_second(newest[size - 1].created_at)
-    if whole_second(newest[size].created_at) < boundary:
-        return ActivityPage(newest[:size], has_next=True)
-    page = [activity for activity in newest[:size] if whole_second(activity.created_at) > boundary]
-    if page:
-        return ActivityPage(page, has_next=True)
-    crowded = activities_collect(membership, ActivityWindow(before=older_than, since=boundary))
-    older = activities_collect(membership, ActivityWindow(before=boundary, limit=1))
-    return ActivityPage(crowded, has_next=bool(older))
+    membership: Membership, *, older_than: int | None = None, size: int = ACTIVITIES_PER_PAGE
+) -> list[Activity]:
+    """Newest first, those after activity `older_than` in that order: every activity has
+    its own place (its creation, then its id), so the pages neither skip nor repeat one."""
+    after = None
+    if older_than is not None:
+        last = activities_collect(membership, ActivityWindow(only=older_than))
+        if not last:
+            raise UnknownActivity()
+        after = last[0].position()
+    return activities_collect(membership, ActivityWindow(after=after, limit=size))

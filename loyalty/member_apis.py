@@ -20,12 +20,13 @@ from core.api import (
     UserField,
     ensure_own_merchant,
     id_field,
-    moment,
 )
+from core.errors import NON_FIELD, ErrorStyle
 from core.schema import Body, stamps_schema
 from loyalty.ledger import merchant_date
 from loyalty.members import membership_find
-from loyalty.models import Gender, Membership, Merchant
+from loyalty.models import Gender, Membership, Merchant, RegistrationMethod
+from loyalty.refusals import LedgerRefusal
 from loyalty.registration import Registration, membership_register
 from loyalty.selectors import expiration_journals, membership_spendable_stamps
 
@@ -36,8 +37,12 @@ def gender_field() -> serializers.IntegerField:
     )
 
 
-def iso_date_or_none(membership: Membership) -> str | None:
-    return membership.birthday.isoformat() if membership.birthday else None
+def iso_date_or_none(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def member_ids(membership: Membership) -> list[str]:
+    return [membership.member_id] if membership.member_id else []
 
 
 def today(merchant: Merchant) -> date:
@@ -68,6 +73,8 @@ class MembershipStatusApi(StampsReadView):
     """GET /api/memberships/status: `gender` is 1 (male), 2 (female) or null; `stamps`
     leaves out lots past their date; `balance` is always 0 (no money balance here)."""
 
+    error_style = ErrorStyle.LEGACY_LIST
+
     class InputSerializer(MerchantQuery):
         user = UserField()
 
@@ -91,72 +98,164 @@ class MembershipStatusApi(StampsReadView):
             "membership_status": membership.level.name,
             "name": membership.name,
             "phone": membership.phone,
-            "birthday": iso_date_or_none(membership),
+            "birthday": iso_date_or_none(membership.birthday),
             "address": membership.address,
             "gender": membership.gender,
-            "member_ids": [membership.member_id] if membership.member_id else [],
+            "member_ids": member_ids(membership),
             "balance": 0,
         }
 
 
+NOTHING_OWED = 0  # the ledger never lets a balance go below zero, so no stamps are owed
+
+
+class PrimaryCard(Body):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    is_active = serializers.BooleanField()
+    activated_time = serializers.CharField(allow_null=True)
+
+
 class MembershipState(Body):
+    tags = serializers.ListField(child=serializers.CharField(), help_text="The member's labels.")
     level = serializers.IntegerField(help_text="The level's number, e.g. 100.")
     level_text = serializers.CharField(help_text="The level's name, e.g. Blue.")
     member_status = serializers.ChoiceField(choices=["Active", "Blocked"])
     stamps = serializers.IntegerField(help_text="Spendable: lots past their date left out.")
-    balance = serializers.IntegerField(help_text="Always 0: no money balance here.")
+    stamps_owed = serializers.IntegerField(help_text="Always 0: a balance never goes below 0.")
+    balance = serializers.IntegerField(help_text="Always 0: no stored value here.")
     is_blocked = serializers.BooleanField()
     referral_code = serializers.CharField()
-    start_date = serializers.DateField()
-    created = serializers.DateTimeField()
+    start_date = serializers.DateField(help_text="The merchant's date the member joined.")
+    created = serializers.DateField(help_text="The same date: the record's creation.")
+    allow_newsletters = serializers.BooleanField()
+    allow_sms_marketing = serializers.BooleanField()
+    allow_whatsapp_marketing = serializers.BooleanField()
+    redemption_allowed = serializers.BooleanField(help_text="False while the member is blocked.")
+    primary_card = PrimaryCard(allow_null=True, help_text="Always null: no cards here.")
+
+
+class SiteActivity(Body):
+    id = serializers.IntegerField(help_text="The registration's id: the membership's.")
+    registration_method = serializers.ChoiceField(choices=RegistrationMethod.values)
 
 
 class MemberProfile(Body):
-    id = serializers.IntegerField()
-    name = serializers.CharField(allow_blank=True)
-    email = serializers.EmailField(allow_null=True)
-    phone = serializers.CharField(allow_blank=True)
+    """The person. What this server has no concept of answers with the documented empty
+    value: no member logins, PINs, verifications or identity documents."""
+
+    address = serializers.CharField(allow_blank=True)
     birthday = serializers.DateField(allow_null=True)
-    gender = gender_field()
-    member_id = serializers.CharField(allow_null=True)
+    email = serializers.EmailField(allow_null=True)
+    email_is_verified = serializers.BooleanField(help_text="Always false.")
+    gender = serializers.ChoiceField(choices=["male", "female"], allow_null=True)
+    has_incorrect_email = serializers.BooleanField(help_text="Always false.")
+    has_pin = serializers.BooleanField(help_text="Always false.")
+    pin_is_blocked = serializers.BooleanField(help_text="Always false.")
+    has_password = serializers.BooleanField(help_text="Always false.")
+    id = serializers.CharField(help_text="The membership's id, as a string.")
+    id_card_file_name = serializers.CharField(allow_blank=True, help_text='Always "".')
+    id_number = serializers.CharField(allow_null=True, help_text="Always null.")
+    is_active = serializers.BooleanField()
+    is_anonymized = serializers.BooleanField(help_text="Always false.")
+    marital_status = serializers.IntegerField(
+        allow_null=True, help_text="1 Single, 2 Married, 3 Divorced, 4 Widowed, 5 Others."
+    )
+    member_ids = serializers.ListField(child=serializers.CharField())
+    name = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    phone_is_verified = serializers.BooleanField(help_text="Always false.")
+    picture_url = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField(allow_blank=True)
+    protected_redemption = serializers.BooleanField(help_text="Always false.")
+    referral_code = serializers.CharField()
+    registration_status = serializers.ChoiceField(choices=["Full", "Partial"])
+    religion = serializers.IntegerField(allow_null=True, help_text="The merchant's own code.")
+    wedding_date = serializers.DateField(allow_null=True)
+    site_activity = SiteActivity()
 
 
 @stamps_schema("A member's level, stamps and profile")
 class MembershipDetailsApi(StampsReadView):
-    """GET /api/v2/memberships/details: `start_date` is the local date the member joined,
-    `created` the moment, in UTC."""
+    """GET /api/v2/memberships/details: `tags` is sent twice, at the top and in
+    `membership`, as the Stamps documents do. An unknown `user` is refused under `__all__`.
+    `verbose` is accepted and adds nothing: the documents do not show what it adds."""
 
     class InputSerializer(MerchantQuery):
         user = UserField()
+        verbose = serializers.BooleanField(required=False)
 
     class OutputSerializer(Body):
         membership = MembershipState()
+        tags = serializers.ListField(child=serializers.CharField())
         user = MemberProfile()
 
     def read(self, query: dict[str, Any]) -> dict[str, Any]:
-        membership = membership_find(merchant=self.merchant, user=query["user"])
+        try:
+            membership = membership_find(merchant=self.merchant, user=query["user"])
+        except LedgerRefusal as unknown:
+            unknown.field = NON_FIELD  # as the documents file it for this endpoint
+            raise
+        joined = merchant_date(self.merchant, membership.created_at).isoformat()
         return {
             "membership": {
+                "tags": membership.tags,
                 "level": membership.level.number,
                 "level_text": membership.level.name,
                 "member_status": "Blocked" if membership.is_blocked else "Active",
                 "stamps": membership_spendable_stamps(membership, today=today(self.merchant)),
+                "stamps_owed": NOTHING_OWED,
                 "balance": 0,
                 "is_blocked": membership.is_blocked,
                 "referral_code": membership.referral_code,
-                "start_date": merchant_date(self.merchant, membership.created_at).isoformat(),
-                "created": moment(membership.created_at)["created"],
+                "start_date": joined,
+                "created": joined,
+                "allow_newsletters": membership.allow_newsletters,
+                "allow_sms_marketing": membership.allow_sms_marketing,
+                "allow_whatsapp_marketing": membership.allow_whatsapp_marketing,
+                "redemption_allowed": not membership.is_blocked,
+                "primary_card": None,
             },
-            "user": {
-                "id": membership.pk,
-                "name": membership.name,
-                "email": membership.email,
-                "phone": membership.phone,
-                "birthday": iso_date_or_none(membership),
-                "gender": membership.gender,
-                "member_id": membership.member_id,
-            },
+            "tags": membership.tags,
+            "user": member_profile(membership),
         }
+
+
+def member_profile(membership: Membership) -> dict[str, Any]:
+    return {
+        "address": membership.address,
+        "birthday": iso_date_or_none(membership.birthday),
+        "email": membership.email,
+        "email_is_verified": False,
+        "gender": Gender(membership.gender).name.lower() if membership.gender else None,
+        "has_incorrect_email": False,
+        "has_pin": False,
+        "pin_is_blocked": False,
+        "has_password": False,
+        "id": str(membership.pk),
+        "id_card_file_name": "",
+        "id_number": None,
+        "is_active": True,
+        "is_anonymized": False,
+        "marital_status": membership.marital_status,
+        "member_ids": member_ids(membership),
+        "name": membership.name,
+        "notes": membership.notes,
+        "phone": membership.phone,
+        "phone_is_verified": False,
+        "picture_url": membership.picture_url,
+        "postal_code": membership.postal_code,
+        "protected_redemption": False,
+        "referral_code": membership.referral_code,
+        "registration_status": membership.registration_status,
+        "religion": membership.religion,
+        "wedding_date": iso_date_or_none(membership.wedding_date),
+        "site_activity": {
+            "id": membership.pk,
+            "registration_method": membership.registration_method,
+        },
+    }
 
 
 class GenderField(serializers.ChoiceField):
@@ -227,7 +326,7 @@ class MembershipRegisterApi(StampsApiView):
                 "identifier": membership.member_id,
                 "member_id": membership.member_id,
                 "phone": membership.phone,
-                "birthday": iso_date_or_none(membership),
+                "birthday": iso_date_or_none(membership.birthday),
                 "gender": Gender(membership.gender).label if membership.gender else None,
             }
         }
@@ -247,8 +346,12 @@ class ExpirationJournalsApi(StampsReadView):
 
     class InputSerializer(MerchantQuery):
         user = UserField()
-        minimum_expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
-        expiration_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+        minimum_expiration_date = serializers.DateField(
+            required=False, input_formats=["%Y-%m-%d"], help_text="Also sent as `expiration_date`."
+        )
+        expiration_date = serializers.DateField(
+            required=False, input_formats=["%Y-%m-%d"], help_text="`minimum_expiration_date`."
+        )
 
     class OutputSerializer(Body):
         expiration_journals = ExpirationJournal(many=True)

@@ -7,7 +7,7 @@ from datetime import date
 from django.db import transaction
 
 from core.errors import DomainError
-from loyalty.models import Gender, Membership, Merchant
+from loyalty.models import Gender, Membership, Merchant, RegistrationMethod
 from loyalty.services import MemberExists, membership_create, store_get
 
 ISSUED_MEMBER_ID_DIGITS = 12
@@ -44,7 +44,8 @@ def membership_register(
         membership.birthday = registration.birthday
         membership.gender = registration.gender
         membership.address = registration.address
-        membership.save(update_fields=["birthday", "gender", "address"])
+        membership.registration_method = RegistrationMethod.API
+        membership.save(update_fields=["birthday", "gender", "address", "registration_method"])
     return membership
 
 

@@ -27,8 +27,12 @@ class RedemptionsAddApi(StampsApiView):
     error_style = ErrorStyle.LEGACY_LIST
 
     class InputSerializer(StampsInput):
-        customer = UserField(required=False, default=None)
-        user = UserField(required=False, default=None)  # the stamps endpoints' name for it
+        customer = UserField(
+            required=False, default=None, help_text="Required, as `customer` or `user`."
+        )
+        user = UserField(  # the stamps endpoints' name for it
+            required=False, default=None, help_text="`customer`, under the stamps endpoints' name."
+        )
         store = id_field()
         reward = id_field()
         invoice_number = TextField(max_length=64, required=False, allow_blank=True, default="")

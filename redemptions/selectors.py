@@ -5,11 +5,20 @@ reward listed as redeemable is one a till can redeem."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import CharField, F, Func, Value
+from django.db.models import CharField, F, Func, Q, Value
 from django.db.models.functions import Coalesce
 
-from loyalty.models import Membership, Merchant, Store
-from loyalty.selectors import Activity, ActivityType, ActivityWindow, store_brief
+from core.errors import DomainError
+from loyalty.models import Channel, Level, Membership, Merchant, Store
+from loyalty.selectors import (
+    Activity,
+    ActivityType,
+    ActivityWindow,
+    activity_status,
+    merchant_brief,
+    of_type,
+    store_brief,
+)
 from redemptions.models import Redemption, RedemptionStatus, Reward
 
 
@@ -38,8 +47,22 @@ class Standing:
     store: Store
 
 
+@dataclass(frozen=True)
+class RewardPage:
+    """Which of the offered rewards a listing wants: those after `after` (a reward id) in
+    the listing's order, at most `size` (all when None), only those offered at `store`."""
+
+    after: int | None = None
+    size: int | None = None
+    store: Store | None = None
+
+
 def rewards_offered(
-    *, merchant: Merchant, now: datetime, standing: Standing | None = None
+    *,
+    merchant: Merchant,
+    now: datetime,
+    standing: Standing | None = None,
+    page: RewardPage = RewardPage(),
 ) -> list[Reward]:
     """Active rewards inside their window, cheapest first, hidden ones included (they carry
     `is_visible` for the till to decide). With a `standing`, each carries `refusal`: what a
@@ -52,9 +75,35 @@ def rewards_offered(
         .select_related("minimum_level")
         .order_by("stamps_to_redeem", "id")
     )
+    if page.store is not None:
+        rewards = rewards.alias(
+            store_refusal=RewardStoreRefusal("id", Value(page.store.pk))
+        ).filter(store_refusal__isnull=True)
+    if page.after is not None:
+        rewards = rewards.filter(listed_after(merchant, page.after))
     if standing is not None:
         rewards = rewards.annotate(refusal=redemption_refusal(standing))
-    return list(rewards)
+    return list(rewards[: page.size] if page.size is not None else rewards)
+
+
+class UnknownLastReward(DomainError):
+    message = "Not a reward of this merchant"
+    field = "last_reward_id"
+
+
+def listed_after(merchant: Merchant, reward_id: int) -> Q:
+    """The rewards after `reward_id` in the listing's order (it may since have left it)."""
+    last = Reward.objects.filter(merchant=merchant, pk=reward_id).values("stamps_to_redeem").first()
+    if last is None:
+        raise UnknownLastReward()
+    cost = last["stamps_to_redeem"]
+    return Q(stamps_to_redeem__gt=cost) | Q(stamps_to_redeem=cost, pk__gt=reward_id)
+
+
+def lowest_level_name(merchant: Merchant) -> str:
+    """The level every member has: what a reward without a minimum level names."""
+    level = Level.objects.filter(merchant=merchant).order_by("minimum_qualifying_stamps").first()
+    return level.name if level is not None else ""
 
 
 def redemption_refusal(standing: Standing) -> Coalesce:
@@ -74,23 +123,25 @@ def redemption_refusal(standing: Standing) -> Coalesce:
 
 def redemption_activities(membership: Membership, window: ActivityWindow) -> list[Activity]:
     redemptions = window.apply(
-        Redemption.objects.filter(membership=membership).select_related("reward", "store")
+        Redemption.objects.filter(membership=membership).select_related("reward", "store"),
+        of_type(ActivityType.REDEMPTION),
     )
+    merchant = merchant_brief(membership.merchant)
     return [
         Activity(
+            id=redemption.activity_id,
             type=ActivityType.REDEMPTION,
-            id=redemption.pk,
-            stamps=redemption.stamps_used,
             created_at=redemption.created_at,
-            details={
-                "redemption": {
-                    "reward": redemption.reward.name,
-                    "reward_id": redemption.reward_id,
-                    "stamps": redemption.stamps_used,
-                    "status": redemption.status,
-                    "status_text": RedemptionStatus(redemption.status).label,
-                },
+            body={
+                "notes": "",
+                "merchant": merchant,
                 "store": store_brief(redemption.store),
+                "redemption": {
+                    "stamps": redemption.stamps_used,
+                    "name": redemption.reward.name,
+                    "status": activity_status(redemption.status == RedemptionStatus.CANCELED),
+                    "channel": Channel(redemption.channel).label,
+                },
             },
         )
         for redemption in redemptions

@@ -27,6 +27,7 @@ BOUNDARIES = "tests/loyalty/test_expiry_boundaries.py"
 MODEL = "tests/loyalty/test_ledger_state_machine.py"
 LEDGER_TESTS = "tests/loyalty/test_ledger.py"
 ISOLATION = "tests/test_read_isolation.py tests/test_tenant_isolation.py"
+CONTRACT = "tests/contract/test_documented_shapes.py"
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ MUTATIONS = [
         "loyalty/selectors.py",
         "StampsDeduction.objects.filter(membership=membership, purpose=DeductionPurpose.DEDUCTION)",
         "StampsDeduction.objects.filter(purpose=DeductionPurpose.DEDUCTION)",
-        ISOLATION,
+        f"{ISOLATION} tests/loyalty/test_activity_apis.py",
     ),
     Mutation(
         "the rewards list shows every merchant's rewards",
@@ -278,6 +279,27 @@ MUTATIONS = [
         'return {"id": member.id, "stamps": member.stamps, "status": member.level_name}',
         'return {"id": member.id, "stamps": member.qualifying_stamps, "status": member.level_name}',
         "tests/loyalty/test_stamps_add_api.py",
+    ),
+    Mutation(
+        "the member's details give the gender as a number",
+        "loyalty/member_apis.py",
+        '"gender": Gender(membership.gender).name.lower() if membership.gender else None,',
+        '"gender": membership.gender,',
+        CONTRACT,
+    ),
+    Mutation(
+        "an activity's time is an ISO string",
+        "activities/apis.py",
+        '"created": int(activity.created_at.timestamp()),',
+        '"created": activity.created_at.isoformat(),',
+        CONTRACT,
+    ),
+    Mutation(
+        "a reward without a minimum level names none",
+        "redemptions/reward_apis.py",
+        '"membership": minimum.name if minimum else lowest_level,',
+        '"membership": minimum.name if minimum else None,',
+        CONTRACT,
     ),
     Mutation(
         "an unknown award is a 400, not a 404",

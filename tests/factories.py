@@ -72,6 +72,7 @@ def award_stamps(
     expiration_date: datetime.date | None = None,
     now: datetime.datetime | None = None,
     notify: bool = False,
+    notes: str = "",
 ) -> Award:
     store = store or StoreFactory(merchant=membership.merchant)
     awarded = award_create(
@@ -82,6 +83,7 @@ def award_stamps(
             number_of_stamps=stamps,
             expiration_date=expiration_date,
             require_email_notification=notify,
+            notes=notes,
         ),
         now=now or timezone.now(),
         actor=SYSTEM,

@@ -21,6 +21,7 @@ from loyalty.models import (
 )
 from loyalty.tokens import api_token_create, api_token_revoke, token_cache_clear
 from redemptions.models import Redemption, Reward
+from tests.error_styles import assert_documented_error
 from tests.factories import RewardFactory, award_stamps
 
 pytestmark = pytest.mark.django_db
@@ -94,20 +95,7 @@ def written() -> tuple:
 
 
 def assert_error_shape(response, endpoint: Endpoint) -> None:
-    payload = response.json()
-    if endpoint.legacy:
-        assert set(payload) == {"detail", "errors"}
-        assert payload["detail"] == LEGACY_DETAIL
-        assert isinstance(payload["errors"], list) and payload["errors"]
-        for error in payload["errors"]:
-            assert isinstance(error, dict) and len(error) == 1
-            assert all(isinstance(message, str) for message in error.values())
-    else:
-        assert set(payload) == {"detail", "error_message", "error_code", "errors"}
-        assert payload["detail"] == payload["error_message"]
-        assert isinstance(payload["error_code"], str) and payload["error_code"]
-        assert isinstance(payload["errors"], dict) and payload["errors"]
-        assert all(isinstance(message, str) for message in payload["errors"].values())
+    assert_documented_error(endpoint.path, response)
 
 
 def assert_applied(response, before: tuple) -> None:
@@ -524,7 +512,8 @@ class TestBadBodies:
             assert "JSON parse error" in json.dumps(payload["errors"])
         else:
             assert payload["error_code"] == "parse_error"
-            assert payload["detail"].startswith("JSON parse error")
+            assert payload["error_message"].startswith("JSON parse error")
+            assert payload["detail"] == f"__all__: {payload['error_message']}"
 
     @every_endpoint
     def test_an_unsupported_content_type_is_refused_with_415(self, tenant, endpoint):

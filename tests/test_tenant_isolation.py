@@ -141,6 +141,27 @@ class TestAnotherMerchantsMembers:
         assert Membership.objects.get(pk=twin.pk).stamps == 10
         assert not StampsDeduction.objects.filter(membership=twin).exists()
 
+    @pytest.mark.parametrize("theirs_first", [True, False], ids=["theirs-older", "ours-older"])
+    def test_a_shared_email_finds_our_member_whichever_joined_first(
+        self, tenant, other_tenant, theirs_first
+    ):
+        def join(merchant):
+            return MembershipFactory(merchant=merchant, email="shared@example.com")
+
+        if theirs_first:
+            twin, ours = join(other_tenant.merchant), join(tenant.merchant)
+        else:
+            ours, twin = join(tenant.merchant), join(other_tenant.merchant)
+
+        response = tenant.post(
+            "/api/stamps/add",
+            {"user": "shared@example.com", "store": tenant.store.pk, "number_of_stamps": 3},
+        )
+
+        assert response.status_code == 200, response.content
+        assert response.json()["customer"]["id"] == ours.pk
+        assert Membership.objects.get(pk=twin.pk).stamps == 0
+
     def test_a_shared_member_id_reaches_only_the_callers_own_member(self, tenant, other_tenant):
         holdings(tenant)
         twin = MembershipFactory(merchant=other_tenant.merchant, member_id=tenant.member.member_id)

@@ -11,8 +11,10 @@ from core.api import (
     TextField,
     UserField,
     id_field,
+    json_number,
     stamps_field,
 )
+from core.errors import ErrorStyle
 from core.schema import Body, stamps_schema
 from loyalty.ledger import Actor, MemberAfter, merchant_date
 from loyalty.models import Membership, Merchant
@@ -37,27 +39,28 @@ class ItemSerializer(serializers.Serializer):
 def customer_after(
     merchant: Merchant, membership_id: int | None, member: MemberAfter | None
 ) -> dict[str, Any] | None:
-    """The member as the purchase (or its cancel) left them: `member` when the ledger
-    returned them, else read now."""
+    """The member as the purchase (or its cancel) left them, as both answers name them:
+    `member` when the ledger returned them, else read now."""
     if membership_id is None:
         return None
     if member is not None:
-        return customer_body(member.id, member.level_name, member.stamps)
+        return {"status": member.level_name, "id": member.id, "stamps_remaining": member.stamps}
     membership = Membership.objects.select_related("level").get(pk=membership_id)
     today = merchant_date(merchant, timezone.now())
     stamps = membership_spendable_stamps(membership, today=today)
-    return customer_body(membership.pk, membership.level.name, stamps)
+    return {"status": membership.level.name, "id": membership.pk, "stamps_remaining": stamps}
 
 
-def customer_body(membership_id: int, level_name: str, stamps: int) -> dict[str, Any]:
-    return {"status": level_name, "id": membership_id, "stamps_remaining": stamps, "balance": 0}
+def with_balance(customer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A purchase's answer adds the stored-value balance, which this server does not keep."""
+    return None if customer is None else customer | {"balance": 0}
 
 
 def transaction_body(record: services.Recorded | services.PurchaseCanceled) -> dict[str, Any]:
     return {
         "stamps_earned": record.stamps_earned,
         "id": record.id,
-        "value": float(record.total_value),
+        "value": json_number(record.total_value),
     }
 
 
@@ -77,6 +80,8 @@ class CanceledPurchase(PurchaseSummary):
 
 @stamps_schema("Record a purchase; a member earns stamps at the merchant's rate")
 class TransactionsAddApi(StampsApiView):
+    error_style = ErrorStyle.LEGACY_SENTENCES
+
     class InputSerializer(StampsInput):
         user = UserField(required=False, allow_blank=True, allow_null=True)
         store = id_field()
@@ -104,18 +109,23 @@ class TransactionsAddApi(StampsApiView):
             actor=Actor(token_id=caller.token_id),
         )
         customer = customer_after(caller.merchant, record.membership_id, record.member)
-        return {"customer": customer, "transaction": transaction_body(record)}
+        return {"customer": with_balance(customer), "transaction": transaction_body(record)}
 
 
 @stamps_schema("Cancel a purchase and the stamps it earned")
 class TransactionsCancelApi(StampsApiView):
+    """A refusal answers `{"errors": {"info": ...}}` and an unknown id a 404, as the Stamps
+    documents print them for this endpoint."""
+
+    error_style = ErrorStyle.INFO
+
     class InputSerializer(StampsInput):
         id = id_field()
         cancel_related_redemptions = serializers.BooleanField(default=False)
 
     class OutputSerializer(Body):
         transaction = CanceledPurchase()
-        customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
+        customer = CustomerAfterCancel(allow_null=True, help_text="Null for an open purchase.")
 
     def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         record = services.transaction_cancel(

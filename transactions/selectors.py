@@ -1,5 +1,13 @@
-from loyalty.models import Membership
-from loyalty.selectors import Activity, ActivityType, ActivityWindow, store_brief
+from loyalty.models import Channel, Membership
+from loyalty.selectors import (
+    Activity,
+    ActivityType,
+    ActivityWindow,
+    activity_status,
+    merchant_brief,
+    of_type,
+    store_brief,
+)
 from transactions.models import Transaction, TransactionStatus
 
 
@@ -8,23 +16,26 @@ def transaction_activities(membership: Membership, window: ActivityWindow) -> li
     award (see loyalty.selectors.award_activities)."""
     purchases = window.apply(
         Transaction.objects.filter(membership=membership).select_related("store"),
+        of_type(ActivityType.TRANSACTION),
         created="recorded_at",
     )
+    merchant = merchant_brief(membership.merchant)
     return [
         Activity(
+            id=purchase.activity_id,
             type=ActivityType.TRANSACTION,
-            id=purchase.pk,
-            stamps=purchase.stamps_earned,
             created_at=purchase.recorded_at,
-            details={
-                "transaction": {
-                    "invoice_number": purchase.invoice_number,
-                    "value": float(purchase.total_value),
-                    "stamps_earned": purchase.stamps_earned,
-                    "status": purchase.status,
-                    "status_text": TransactionStatus(purchase.status).label,
-                },
+            body={
+                "notes": "",
+                "merchant": merchant,
                 "store": store_brief(purchase.store),
+                "transaction": {
+                    "stamps": purchase.stamps_earned,
+                    "name": f"Transaction #{purchase.pk}",
+                    "status": activity_status(purchase.status == TransactionStatus.CANCELED),
+                    "invoice_number": purchase.invoice_number,
+                    "channel": Channel(purchase.channel).label,
+                },
             },
         )
         for purchase in purchases

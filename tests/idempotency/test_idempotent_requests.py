@@ -94,6 +94,18 @@ class TestIdempotentRetries:
 
         assert reused.status_code == 422
 
+    def test_the_same_key_and_body_on_another_endpoint_is_refused_with_422(self, tenant):
+        """The endpoint is part of the request: a deduction's body sent to stamps/add is not
+        a retry of the deduction, even word for word."""
+        award_stamps(tenant.member, 10)
+        body = {"user": tenant.member.email, "stamps": 1, "notes": "x"}
+        tenant.post("/api/memberships/deduct-stamps", body, HTTP_IDEMPOTENCY_KEY="same")
+
+        reused = tenant.post("/api/stamps/cancel", body, HTTP_IDEMPOTENCY_KEY="same")
+
+        assert reused.status_code == 422, reused.content
+        assert "Idempotent-Replayed" not in reused
+
     def test_a_refusal_is_the_keys_answer_even_once_it_would_apply(self, tenant):
         # A till gave up on its first attempt, still queued at the server; its retry was
         # refused; the customer then earned stamps; the first attempt finally runs. It must

@@ -1,50 +1,87 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from loyalty.expiry import stamps_expire_due
 from loyalty.ledger import SYSTEM
-from loyalty.models import LevelChange
+from loyalty.models import Channel, LevelChange
 from loyalty.services import award_cancel
 from redemptions.services import redemption_create
-from tests.factories import RewardFactory, award_stamps, deduct_stamps, redeemed
+from tests.factories import (
+    MembershipFactory,
+    RewardFactory,
+    award_stamps,
+    deduct_stamps,
+    redeemed,
+)
+from transactions.models import Transaction
+from transactions.services import Purchase, transaction_create
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v3/activities/"
+
+
+def activity_id(source_id: int, activity_type: int) -> int:
+    """The documented rule (README): the source row's id and the type in one integer."""
+    return source_id * 16 + activity_type
 
 
 def ago(**delta: float) -> datetime.datetime:
     return timezone.now() - datetime.timedelta(**delta)
 
 
-def created(moment: datetime.datetime) -> dict:
-    at = moment.astimezone(datetime.UTC).replace(microsecond=0)
-    return {"created": at.isoformat(), "created_timestamp": int(at.timestamp())}
+def unix(moment: datetime.datetime) -> int:
+    return int(moment.timestamp())
 
 
-def page(tenant, **params) -> dict:
+def page(tenant, **params) -> list[dict]:
     response = tenant.client.get(URL, {"user": tenant.member.email} | params)
     assert response.status_code == 200, response.content
-    return response.json()
+    body = response.json()
+    assert list(body) == ["activities"]
+    return body["activities"]
 
 
 def all_pages(tenant) -> list[list[int]]:
+    """Pages as a client walks them: until one holds fewer than 20."""
     pages, params = [], {}
     while True:
-        body = page(tenant, **params)
-        pages.append([activity["id"] for activity in body["activities"]])
-        if not body["has_next"]:
+        activities = page(tenant, **params)
+        pages.append([activity["id"] for activity in activities])
+        if len(activities) < 20:
             return pages
-        params = {"older_than": body["activities"][-1]["created"]}
+        params = {"older_than": activities[-1]["id"]}
 
 
 def awards_at(tenant, moments: list[datetime.datetime]) -> list[int]:
-    return [award_stamps(tenant.member, 1, store=tenant.store, now=at).pk for at in moments]
+    awards = [award_stamps(tenant.member, 1, store=tenant.store, now=at) for at in moments]
+    return [activity_id(award.pk, 2) for award in awards]
+
+
+def purchase(tenant, *, now: datetime.datetime) -> Transaction:
+    recorded = transaction_create(
+        merchant=tenant.merchant,
+        purchase=Purchase(
+            store=tenant.store.pk,
+            invoice_number="INV-17",
+            total_value=Decimal(20),
+            number_of_people=1,
+            created=now,
+            user=tenant.member.email,
+            stamps=2,
+        ),
+        now=now,
+        actor=SYSTEM,
+    )
+    return Transaction.objects.get(pk=recorded.id)
 
 
 class TestActivities:
-    def test_lists_every_kind_of_history_newest_first(self, tenant):
+    def test_lists_every_kind_of_history_newest_first_in_the_documented_shapes(self, tenant):
+        tenant.store.name, tenant.store.display_name = "A301", "Ace Karawaci"
+        tenant.store.save()
         lapsed = award_stamps(
             tenant.member,
             4,
@@ -53,7 +90,7 @@ class TestActivities:
             now=ago(days=10),
         )
         stamps_expire_due(now=ago(days=4))
-        award = award_stamps(tenant.member, 10, store=tenant.store, now=ago(days=3))
+        award = award_stamps(tenant.member, 10, store=tenant.store, now=ago(days=3), notes="Promo")
         deduction = deduct_stamps(tenant.member, 3, now=ago(days=2))
         reward = RewardFactory(merchant=tenant.merchant, name="Scoop", stamps_to_redeem=5)
         redemption = redeemed(
@@ -66,102 +103,115 @@ class TestActivities:
                 actor=SYSTEM,
             )
         )
+        sale = purchase(tenant, now=ago(hours=1))
 
-        body = page(tenant)
+        activities = page(tenant)
 
-        store = {"id": tenant.store.pk, "name": tenant.store.name}
-        assert body == {
-            "activities": [
-                {
-                    "id": redemption.pk,
-                    "type": 1,
-                    "type_text": "Redemption",
-                    "stamps": 5,
-                    **created(redemption.created_at),
-                    "redemption": {
-                        "reward": "Scoop",
-                        "reward_id": reward.pk,
-                        "stamps": 5,
-                        "status": 1,
-                        "status_text": "Active",
-                    },
-                    "store": store,
+        merchant = {"id": tenant.merchant.pk, "name": tenant.merchant.name}
+        store = {"name": "A301", "display_name": "Ace Karawaci"}
+        expiry = lapsed.entries.get(kind=5)
+        assert activities == [
+            {
+                "id": activity_id(sale.pk, 0),
+                "type": 0,
+                "created": unix(sale.recorded_at),
+                "notes": "",
+                "merchant": merchant,
+                "store": store,
+                "transaction": {
+                    "stamps": 2,
+                    "name": f"Transaction #{sale.pk}",
+                    "status": 1,
+                    "invoice_number": "INV-17",
+                    "channel": "POS",
                 },
-                {
-                    "id": deduction.pk,
-                    "type": 10,
-                    "type_text": "Deduct Stamps",
-                    "stamps": 3,
-                    **created(deduction.created_at),
-                    "stamps_deduction": {
-                        "stamps": 3,
-                        "notes": "test",
-                        "status": 1,
-                        "status_text": "Active",
-                    },
-                },
-                {
-                    "id": award.pk,
-                    "type": 2,
-                    "type_text": "Awarded Stamps",
-                    "stamps": 10,
-                    **created(award.created_at),
-                    "award": {
-                        "stamps": 10,
-                        "notes": "",
-                        "status": 1,
-                        "status_text": "Active",
-                        "expiration_date": award.expiration_date.isoformat(),
-                    },
-                    "store": store,
-                },
-                {
-                    "id": lapsed.pk,
-                    "type": 15,
-                    "type_text": "Stamps Expired",
-                    "stamps": 4,
-                    **created(lapsed.entries.get(kind=5).created_at),
-                    "expired_stamps": 4,
-                    "award": {"id": lapsed.pk},
-                },
-                {
-                    "id": lapsed.pk,
-                    "type": 2,
-                    "type_text": "Awarded Stamps",
-                    "stamps": 4,
-                    **created(lapsed.created_at),
-                    "award": {
-                        "stamps": 4,
-                        "notes": "",
-                        "status": 3,
-                        "status_text": "Expired",
-                        "expiration_date": lapsed.expiration_date.isoformat(),
-                    },
-                    "store": store,
-                },
-            ],
-            "has_next": False,
-        }
+            },
+            {
+                "id": activity_id(redemption.pk, 1),
+                "type": 1,
+                "created": unix(redemption.created_at),
+                "notes": "",
+                "merchant": merchant,
+                "store": store,
+                "redemption": {"stamps": 5, "name": "Scoop", "status": 1, "channel": "POS"},
+            },
+            {
+                "id": activity_id(deduction.pk, 10),
+                "type": 10,
+                "created": unix(deduction.created_at),
+                "notes": "test",
+                "stamps_deduction": {"stamps": 3, "status": 1, "notes": "test"},
+            },
+            {
+                "id": activity_id(award.pk, 2),
+                "type": 2,
+                "created": unix(award.created_at),
+                "notes": "Promo",
+                "merchant": merchant,
+                "award": {"stamps": 10, "name": "Promo", "status": 1},
+            },
+            {
+                "id": activity_id(lapsed.pk, 15),
+                "type": 15,
+                "created": unix(expiry.created_at),
+                "expired_stamps": 4,
+                "notes": "",
+            },
+            {
+                "id": activity_id(lapsed.pk, 2),
+                "type": 2,
+                "created": unix(lapsed.created_at),
+                "notes": "",
+                "merchant": merchant,
+                "award": {"stamps": 4, "name": "Awarded Stamps", "status": 1},
+            },
+        ]
+
+    def test_a_store_without_a_display_name_shows_its_name(self, tenant):
+        purchase(tenant, now=ago(minutes=1))
+
+        [activity] = page(tenant)
+
+        assert activity["store"] == {"name": tenant.store.name, "display_name": tenant.store.name}
+
+    def test_shows_the_channel_a_purchase_was_made_on(self, tenant):
+        sale = purchase(tenant, now=ago(minutes=1))
+        Transaction.objects.filter(pk=sale.pk).update(channel=Channel.GOFOOD)
+
+        [activity] = page(tenant)
+
+        assert activity["transaction"]["channel"] == "GoFood"
+
+    def test_shows_cancels_as_status_2(self, tenant):
+        award = award_stamps(tenant.member, 5, store=tenant.store, now=ago(days=1))
+        award_cancel(
+            merchant=tenant.merchant,
+            user=tenant.member.email,
+            award_id=award.pk,
+            now=ago(hours=1),
+            actor=SYSTEM,
+        )
+
+        [activity] = page(tenant)
+
+        assert activity["award"]["status"] == 2
 
     def test_lists_an_upgrade_above_the_award_that_reached_it(self, tenant):
         award = award_stamps(tenant.member, 50, store=tenant.store, now=ago(days=1))
         upgrade = LevelChange.objects.get(membership=tenant.member)
 
-        activities = page(tenant)["activities"]
+        activities = page(tenant)
 
-        assert [(a["type"], a["id"]) for a in activities] == [(5, upgrade.pk), (2, award.pk)]
+        assert [a["id"] for a in activities] == [
+            activity_id(upgrade.pk, 5),
+            activity_id(award.pk, 2),
+        ]
         assert activities[0] == {
-            "id": upgrade.pk,
+            "id": activity_id(upgrade.pk, 5),
             "type": 5,
-            "type_text": "Membership Upgrade",
+            "created": unix(upgrade.created_at),
+            "notes": "Upgraded to Silver",
             "stamps": 0,
-            **created(upgrade.created_at),
-            "membership": {
-                "level": 200,
-                "level_text": "Silver",
-                "previous_level": 100,
-                "previous_level_text": "Blue",
-            },
         }
 
     def test_lists_a_downgrade_when_a_cancel_drops_below_the_level(self, tenant):
@@ -176,26 +226,48 @@ class TestActivities:
         )
         upgrade, downgrade = LevelChange.objects.filter(membership=tenant.member).order_by("pk")
 
-        activities = page(tenant)["activities"]
+        activities = page(tenant)
 
-        assert [(a["type"], a["id"]) for a in activities[:3]] == [
-            (6, downgrade.pk),
-            (5, upgrade.pk),
-            (2, crossing.pk),
+        assert [a["id"] for a in activities[:3]] == [
+            activity_id(downgrade.pk, 6),
+            activity_id(upgrade.pk, 5),
+            activity_id(crossing.pk, 2),
         ]
         assert activities[0] == {
-            "id": downgrade.pk,
+            "id": activity_id(downgrade.pk, 6),
             "type": 6,
-            "type_text": "Membership Downgrade",
-            "stamps": 0,
-            **created(downgrade.created_at),
-            "membership": {
-                "level": 100,
-                "level_text": "Blue",
-                "previous_level": 200,
-                "previous_level_text": "Silver",
-            },
+            "created": unix(downgrade.created_at),
+            "notes": "Downgraded to Blue",
         }
+
+    def test_shows_only_this_members_history(self, tenant):
+        neighbour = MembershipFactory(merchant=tenant.merchant)
+        award_stamps(neighbour, 60, store=tenant.store)  # an award and an upgrade
+        deduct_stamps(neighbour, 5)
+        mine = award_stamps(tenant.member, 1, store=tenant.store)
+
+        assert [a["id"] for a in page(tenant)] == [activity_id(mine.pk, 2)]
+
+    def test_answers_an_empty_history(self, tenant):
+        assert page(tenant) == []
+
+    def test_pages_20_at_a_time_after_the_last_id(self, tenant):
+        ids = awards_at(tenant, [ago(minutes=45 - i) for i in range(45)])
+
+        pages = all_pages(tenant)
+
+        assert [len(ids_on_page) for ids_on_page in pages] == [20, 20, 5]
+        assert sum(pages, []) == ids[::-1]
+
+    def test_pages_activities_of_one_moment_without_skipping_or_repeating(self, tenant):
+        same_moment = ago(hours=1)
+        ids = awards_at(tenant, [same_moment] * 23 + [ago(minutes=1)] * 2)
+
+        pages = all_pages(tenant)
+
+        assert [len(ids_on_page) for ids_on_page in pages] == [20, 5]
+        assert sorted(sum(pages, [])) == sorted(ids)
+        assert sum(pages, [])[:2] == sorted(ids[-2:], reverse=True)
 
     def test_pages_level_changes_with_the_rest_of_the_history(self, tenant):
         moments = [ago(minutes=30 - i) for i in range(30)]
@@ -203,72 +275,30 @@ class TestActivities:
             award_stamps(tenant.member, 2, store=tenant.store, now=at)
         upgrade = LevelChange.objects.get(membership=tenant.member)
 
-        pages, params = [], {}
-        while True:
-            body = page(tenant, **params)
-            pages.append([(a["type"], a["id"]) for a in body["activities"]])
-            if not body["has_next"]:
-                break
-            params = {"older_than": body["activities"][-1]["created"]}
+        pages = all_pages(tenant)
 
         assert [len(listed) for listed in pages] == [20, 11]
-        assert sum(pages, []).count((5, upgrade.pk)) == 1
+        assert sum(pages, []).count(activity_id(upgrade.pk, 5)) == 1
         assert upgrade.created_at == moments[24]  # the 25th award of 2 reached 50
 
-    def test_answers_an_empty_history(self, tenant):
-        assert page(tenant) == {"activities": [], "has_next": False}
-
-    def test_pages_20_at_a_time_from_the_last_created(self, tenant):
-        ids = awards_at(tenant, [ago(minutes=25 - i) for i in range(25)])
-
-        pages = all_pages(tenant)
-
-        assert [len(ids_on_page) for ids_on_page in pages] == [20, 5]
-        assert sum(pages, []) == ids[::-1]
-
-    def test_never_splits_one_seconds_activities_across_pages(self, tenant):
-        second = ago(hours=1).replace(microsecond=0)
-        older = [second - datetime.timedelta(minutes=m) for m in (2, 1)]
-        same_second = [second.replace(microsecond=ms) for ms in (100, 200, 300)]
-        newer = [second + datetime.timedelta(minutes=m) for m in range(1, 19)]
-        ids = awards_at(tenant, older + same_second + newer)
-
-        pages = all_pages(tenant)
-
-        assert [len(ids_on_page) for ids_on_page in pages] == [18, 5]
-        assert sum(pages, []) == ids[::-1]
-
-    def test_shows_a_whole_second_when_it_holds_more_than_a_page(self, tenant):
-        second = ago(hours=1).replace(microsecond=0)
-        ids = awards_at(
-            tenant,
-            [second - datetime.timedelta(minutes=1)]
-            + [second.replace(microsecond=ms) for ms in range(1, 23)],
-        )
-
-        pages = all_pages(tenant)
-
-        assert [len(ids_on_page) for ids_on_page in pages] == [22, 1]
-        assert sum(pages, []) == ids[::-1]
-
-    def test_takes_older_than_with_an_offset_or_z(self, tenant):
-        first, _ = awards_at(tenant, [ago(hours=2), ago(hours=1)])
-        cutoff = ago(minutes=90).astimezone(datetime.timezone(datetime.timedelta(hours=7)))
-
-        with_offset = page(tenant, older_than=cutoff.isoformat())
-        with_z = page(
-            tenant, older_than=cutoff.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        )
-
-        assert [a["id"] for a in with_offset["activities"]] == [first]
-        assert with_z == with_offset
-
-    def test_refuses_an_older_than_that_is_not_a_datetime(self, tenant):
-        response = tenant.client.get(URL, {"user": tenant.member.email, "older_than": "12345"})
+    @pytest.mark.parametrize("older_than", ["yesterday", "0", "-3"])
+    def test_refuses_an_older_than_that_is_not_an_id(self, tenant, older_than):
+        response = tenant.client.get(URL, {"user": tenant.member.email, "older_than": older_than})
 
         assert response.status_code == 400
-        assert response.json()["error_code"] == "invalid"
+        assert response.json()["error_code"] in ("invalid", "min_value")
         assert list(response.json()["errors"]) == ["older_than"]
+
+    def test_refuses_an_older_than_from_another_members_history(self, tenant):
+        neighbour = MembershipFactory(merchant=tenant.merchant)
+        theirs = award_stamps(neighbour, 1, store=tenant.store)
+
+        response = tenant.client.get(
+            URL, {"user": tenant.member.email, "older_than": activity_id(theirs.pk, 2)}
+        )
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"older_than": "Not an activity of this member"}
 
     def test_refuses_a_missing_user_in_the_field_map_shape(self, tenant):
         response = tenant.client.get(URL)

@@ -13,6 +13,7 @@ from loyalty.models import (
     Membership,
     StampsDeduction,
 )
+from tests.error_styles import assert_field_map
 from tests.factories import MembershipFactory, award_stamps
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +23,8 @@ URL = "/api/memberships/deduct-stamps"
 def assert_field_map_error(response, *, status, field, code):
     assert response.status_code == status
     payload = response.json()
-    assert set(payload) == {"detail", "error_message", "error_code", "errors"}
+    assert assert_field_map(payload)[0] == field
     assert payload["error_code"] == code
-    assert field in payload["errors"]
-    message = payload["errors"][field]
-    summary = message if field == "__all__" else f"{field}: {message}"
-    assert payload["detail"] == payload["error_message"] == summary
     return payload
 
 

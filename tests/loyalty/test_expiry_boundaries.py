@@ -212,8 +212,8 @@ class TestEveryPathAtTheBoundary:
         if spendable_then(when):
             assert expiries == []
         else:
-            assert [(row["award"]["id"], row["expired_stamps"]) for row in expiries] == [
-                (lot.pk, 10)
+            assert [(row["id"], row["expired_stamps"]) for row in expiries] == [
+                (lot.pk * 16 + 15, 10)  # the lot's id and the type, as the README says
             ]
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from loyalty.models import Gender, Membership
+from loyalty.models import Gender, MaritalStatus, Membership
 from tests.factories import MembershipFactory, StoreFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
@@ -12,6 +12,7 @@ STATUS = "/api/memberships/status"
 DETAILS = "/api/v2/memberships/details"
 REGISTER = "/api/memberships/register"
 JOURNALS = "/api/v2/expiration-journals/"
+LEGACY_DETAIL = "Your transaction cannot be completed due to the following error(s)"
 REQUIRED_USER = {
     "detail": "user: This field is required.",
     "error_message": "user: This field is required.",
@@ -41,6 +42,16 @@ def field_error(response, field: str, code: str) -> str:
     assert list(payload["errors"]) == [field]
     assert payload["detail"] == payload["error_message"] == f"{field}: {payload['errors'][field]}"
     return payload["errors"][field]
+
+
+def listed_error(response, field: str) -> str:
+    """The older list shape memberships/status answers in; it carries no code."""
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"] == LEGACY_DETAIL
+    [(name, message)] = [item for error in payload["errors"] for item in error.items()]
+    assert name == field
+    return message
 
 
 class TestPing:
@@ -84,7 +95,7 @@ class TestMembershipStatus:
         response = tenant.client.get(STATUS, {"user": member.email})
 
         assert response.status_code == 200
-        assert response["Allow"] == "GET, OPTIONS"
+        assert response["Allow"] == "GET, HEAD, OPTIONS"
         assert response.json() == {
             "id": member.pk,
             "stamps": 60,
@@ -124,34 +135,37 @@ class TestMembershipStatus:
         assert refreshed(tenant.member).stamps == 10  # the write-off has not happened yet
         assert body["stamps"] == 3
 
-    def test_refuses_a_missing_user_in_the_field_map_shape(self, tenant):
+    def test_refuses_a_missing_user_in_the_documented_list_shape(self, tenant):
         response = tenant.client.get(STATUS, {"merchant": tenant.merchant.pk})
 
         assert response.status_code == 400
-        assert response.json() == REQUIRED_USER
+        assert response.json() == {
+            "detail": "Your transaction cannot be completed due to the following error(s)",
+            "errors": [{"user": "This field is required"}],
+        }
 
     def test_refuses_an_unknown_user(self, tenant):
         response = tenant.client.get(STATUS, {"user": "nobody@example.com"})
 
-        assert field_error(response, "user", "invalid_data") == "User not found"
+        assert listed_error(response, "user") == "User not found"
 
     def test_refuses_a_merchant_id_other_than_the_tokens(self, tenant, other_tenant):
         response = tenant.client.get(
             STATUS, {"user": tenant.member.email, "merchant": other_tenant.merchant.pk}
         )
 
-        field_error(response, "merchant", "invalid")
+        listed_error(response, "merchant")
 
     def test_refuses_a_merchant_that_is_not_a_number(self, tenant):
         response = tenant.client.get(STATUS, {"user": tenant.member.email, "merchant": "x"})
 
-        field_error(response, "merchant", "invalid")
+        listed_error(response, "merchant")
 
     @pytest.mark.parametrize("by", ["email", "member_id", "pk"])
     def test_never_shows_another_merchants_member(self, tenant, other_tenant, by):
         response = tenant.client.get(STATUS, {"user": str(getattr(other_tenant.member, by))})
 
-        field_error(response, "user", "invalid_data")
+        listed_error(response, "user")
         assert other_tenant.member.name not in response.content.decode()
 
     def test_refuses_a_request_without_credentials(self, tenant, anonymous):
@@ -175,7 +189,17 @@ class TestMembershipDetails:
         member = tenant.member
         member.phone = "081234567"
         member.birthday = datetime.date(1990, 1, 2)
-        member.gender = Gender.MALE
+        member.gender = Gender.FEMALE
+        member.address = "Jalan Anggrek No. 1"
+        member.postal_code = "10310"
+        member.marital_status = MaritalStatus.MARRIED
+        member.religion = 1
+        member.wedding_date = datetime.date(2015, 6, 7)
+        member.notes = "Prefers oat milk"
+        member.picture_url = "https://example.com/alice.png"
+        member.tags = ["vip", "office"]
+        member.allow_newsletters = True
+        member.allow_whatsapp_marketing = True
         member.save()
         award_stamps(member, 160)
         deduct_stamps(member, 10)
@@ -183,30 +207,79 @@ class TestMembershipDetails:
         response = tenant.client.get(DETAILS, {"user": member.member_id})
 
         member.refresh_from_db()
-        created = member.created_at.astimezone(datetime.UTC).replace(microsecond=0)
+        joined = timezone.localdate(member.created_at).isoformat()
         assert response.status_code == 200
         assert response.json() == {
             "membership": {
+                "tags": ["vip", "office"],
                 "level": 300,
                 "level_text": "Gold",
                 "member_status": "Active",
                 "stamps": 150,
+                "stamps_owed": 0,
                 "balance": 0,
                 "is_blocked": False,
                 "referral_code": member.referral_code,
-                "start_date": timezone.localdate(member.created_at).isoformat(),
-                "created": created.isoformat(),
+                "start_date": joined,
+                "created": joined,
+                "allow_newsletters": True,
+                "allow_sms_marketing": False,
+                "allow_whatsapp_marketing": True,
+                "redemption_allowed": True,
+                "primary_card": None,
             },
+            "tags": ["vip", "office"],
             "user": {
-                "id": member.pk,
-                "name": member.name,
-                "email": member.email,
-                "phone": "081234567",
+                "address": "Jalan Anggrek No. 1",
                 "birthday": "1990-01-02",
-                "gender": 1,
-                "member_id": member.member_id,
+                "email": member.email,
+                "email_is_verified": False,
+                "gender": "female",
+                "has_incorrect_email": False,
+                "has_pin": False,
+                "pin_is_blocked": False,
+                "has_password": False,
+                "id": str(member.pk),
+                "id_card_file_name": "",
+                "id_number": None,
+                "is_active": True,
+                "is_anonymized": False,
+                "marital_status": 2,
+                "member_ids": [member.member_id],
+                "name": member.name,
+                "notes": "Prefers oat milk",
+                "phone": "081234567",
+                "phone_is_verified": False,
+                "picture_url": "https://example.com/alice.png",
+                "postal_code": "10310",
+                "protected_redemption": False,
+                "referral_code": member.referral_code,
+                "registration_status": "Full",
+                "religion": 1,
+                "wedding_date": "2015-06-07",
+                "site_activity": {"id": member.pk, "registration_method": "Admin"},
             },
         }
+
+    def test_a_member_known_by_a_member_id_alone_is_partly_registered(self, tenant):
+        card_only = MembershipFactory(
+            merchant=tenant.merchant, email=None, name="", birthday=None, gender=None
+        )
+
+        user = tenant.client.get(DETAILS, {"user": card_only.member_id}).json()["user"]
+
+        assert (user["registration_status"], user["email"], user["gender"]) == (
+            "Partial",
+            None,
+            None,
+        )
+
+    def test_a_blocked_member_may_not_redeem(self, tenant):
+        blocked = MembershipFactory(merchant=tenant.merchant, is_blocked=True)
+
+        membership = tenant.client.get(DETAILS, {"user": blocked.email}).json()["membership"]
+
+        assert membership["redemption_allowed"] is False
 
     def test_shows_a_blocked_member_as_blocked(self, tenant):
         blocked = MembershipFactory(merchant=tenant.merchant, is_blocked=True)
@@ -231,7 +304,13 @@ class TestMembershipDetails:
     def test_never_shows_another_merchants_member(self, tenant, other_tenant):
         response = tenant.client.get(DETAILS, {"user": other_tenant.member.email})
 
-        field_error(response, "user", "invalid_data")
+        assert response.status_code == 400
+        assert response.json() == {
+            "errors": {"__all__": "User not found"},
+            "error_message": "User not found",
+            "error_code": "invalid_data",
+            "detail": "__all__: User not found",
+        }
 
 
 def registration(tenant, **changes):

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from loyalty.models import Award, EmailOutbox, LedgerEntry
-from tests.factories import MembershipFactory, award_stamps
+from tests.factories import MembershipFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
 URL = "/api/stamps/add"
@@ -33,6 +33,16 @@ class TestStampsAdd:
         }
         assert response["Allow"] == "POST, OPTIONS"
         assert refreshed(tenant.member).stamps == 18
+
+    def test_answers_the_balance_not_the_stamps_ever_earned(self, tenant):
+        award_stamps(tenant.member, 8)
+        deduct_stamps(tenant.member, 5)
+
+        response = tenant.post(
+            URL, {"user": tenant.member.email, "store": tenant.store.pk, "number_of_stamps": 2}
+        )
+
+        assert response.json()["customer"]["stamps"] == 5  # 8 - 5 + 2; 10 were ever earned
 
     def test_finds_the_member_by_member_id_and_by_numeric_id(self, tenant):
         by_card = tenant.post(

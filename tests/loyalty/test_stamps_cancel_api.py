@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from loyalty.checks import ledger_mismatches
 from loyalty.models import Award, AwardStatus, EntryKind, LedgerEntry
+from tests.error_styles import assert_field_map
 from tests.factories import MembershipFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
@@ -14,12 +15,8 @@ URL = "/api/stamps/cancel"
 def assert_field_map_error(response, *, status, field, code):
     assert response.status_code == status
     payload = response.json()
-    assert set(payload) == {"detail", "error_message", "error_code", "errors"}
+    assert assert_field_map(payload)[0] == field
     assert payload["error_code"] == code
-    assert field in payload["errors"]
-    message = payload["errors"][field]
-    summary = message if field == "__all__" else f"{field}: {message}"
-    assert payload["detail"] == payload["error_message"] == summary
     return payload
 
 
@@ -128,7 +125,8 @@ class TestStampsCancel:
         response = tenant.post(URL, {"user": tenant.member.email, "id": award.pk})
 
         assert_field_map_error(response, status=400, field="__all__", code="insufficient_stamps")
-        assert response.json()["detail"] == "The member no longer holds the stamps of this award"
+        message = "The member no longer holds the stamps of this award"
+        assert response.json()["error_message"] == message
         assert ledger_snapshot(tenant.member) == before
 
     def test_refuses_an_award_that_is_already_canceled(self, tenant):

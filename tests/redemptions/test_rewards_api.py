@@ -1,11 +1,12 @@
 import datetime
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import Level
-from redemptions.models import Redemption
+from redemptions.models import Redemption, Reward
 from tests.factories import MembershipFactory, RewardFactory, StoreFactory, award_stamps
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +31,13 @@ def redeemable(tenant, **params) -> dict[str, bool]:
     }
 
 
-def field_error(response, field: str, code: str) -> None:
+def listed_error(response) -> dict[str, str]:
+    """The older list shape the rewards endpoint answers in, as {field: message}."""
     assert response.status_code == 400, response.content
     payload = response.json()
-    assert (payload["error_code"], list(payload["errors"])) == (code, [field])
+    assert payload["detail"] == LEGACY_DETAIL
+    assert all(len(error) == 1 for error in payload["errors"])
+    return {field: message for error in payload["errors"] for field, message in error.items()}
 
 
 class TestRewardsList:
@@ -47,27 +51,37 @@ class TestRewardsList:
             stamps_to_redeem=120,
             minimum_level=gold,
             image_url="https://example.com/nasi.png",
+            landscape_url="https://example.com/nasi-wide.png",
+            terms="Dine-in only",
+            price="25000.00",
+            merchant_code="SKU-9",
+            extra_data={"SKU": "A003SKU"},
         )
 
         response = tenant.client.get(URL, {"store": tenant.store.pk})
 
         assert response.status_code == 200
-        assert response["Allow"] == "GET, OPTIONS"
+        assert response["Allow"] == "GET, HEAD, OPTIONS"
         assert response.json() == {
             "rewards": [
                 {
-                    "id": reward.pk,
-                    "name": "Nasi Lemak",
                     "stamps_to_redeem": 120,
+                    "image_url": "https://example.com/nasi.png",
+                    "landscape_url": "https://example.com/nasi-wide.png",
+                    "id": reward.pk,
                     "membership": "Gold",
+                    "name": "Nasi Lemak",
+                    "description": "With sambal",
+                    "price": 25000,
+                    "extra_data": {"SKU": "A003SKU"},
+                    "merchant_code": "SKU-9",
                     "is_visible": True,
+                    "terms": "Dine-in only",
                     "code": "A003",
                     "type": 1,
-                    "description": "With sambal",
-                    "image_url": "https://example.com/nasi.png",
-                    "extra_data": {},
                 }
-            ]
+            ],
+            "vouchers": [],
         }
 
     def test_adds_redeemable_and_the_customer_when_a_user_is_given(self, tenant):
@@ -87,21 +101,63 @@ class TestRewardsList:
         assert response.json() == {
             "rewards": [
                 {
-                    "id": reward.pk,
-                    "name": "Mee Goreng",
                     "stamps_to_redeem": 20,
-                    "membership": None,
+                    "image_url": "",
+                    "landscape_url": None,
+                    "id": reward.pk,
+                    "membership": "Blue",  # no minimum: the lowest level may redeem it
+                    "name": "Mee Goreng",
+                    "description": "",
+                    "price": None,
+                    "extra_data": {},
+                    "merchant_code": None,
                     "redeemable": True,
                     "is_visible": True,
+                    "terms": "",
                     "code": "",
                     "type": 1,
-                    "description": "",
-                    "image_url": "",
-                    "extra_data": {},
                 }
             ],
-            "customer": {"id": tenant.member.pk, "stamps_remaining": 20, "status": "Blue"},
+            "vouchers": [],
+            "customer": {
+                "id": tenant.member.pk,
+                "stamps": 20,
+                "membership_status": "Blue",
+                "stamps_remaining": 20,
+                "status": "Blue",
+            },
         }
+
+    def test_a_price_with_a_fraction_is_a_fractional_number(self, tenant):
+        RewardFactory(merchant=tenant.merchant, name="Tea", price="1.50")
+
+        assert listed(tenant.client.get(URL, {"store": tenant.store.pk}))["Tea"]["price"] == 1.5
+
+    def test_pages_after_the_last_reward_given(self, tenant):
+        for name, cost in [("A", 5), ("B", 10), ("C", 10), ("D", 20)]:
+            RewardFactory(merchant=tenant.merchant, name=name, stamps_to_redeem=cost)
+        ids = {reward.name: reward.pk for reward in Reward.objects.all()}
+
+        def page(**params):
+            query = {"store": tenant.store.pk, "per_page": 2} | params
+            return list(listed(tenant.client.get(URL, query)))
+
+        assert page() == ["A", "B"]
+        assert page(last_reward_id=ids["B"]) == ["C", "D"]
+        assert page(last_reward_id=ids["D"]) == []
+
+    def test_keeps_to_the_store_when_asked(self, tenant):
+        elsewhere = StoreFactory(merchant=tenant.merchant)
+        RewardFactory(merchant=tenant.merchant, name="Everywhere")
+        RewardFactory(merchant=tenant.merchant, name="Here").stores.add(tenant.store)
+        RewardFactory(merchant=tenant.merchant, name="There").stores.add(elsewhere)
+        query = {"store": tenant.store.pk}
+
+        every = listed(tenant.client.get(URL, query))
+        here = listed(tenant.client.get(URL, query | {"only_redeemable_in_this_store": "true"}))
+
+        assert set(every) == {"Everywhere", "Here", "There"}
+        assert set(here) == {"Everywhere", "Here"}
 
     def test_lists_the_cheapest_first_hidden_ones_included(self, tenant):
         RewardFactory(merchant=tenant.merchant, name="Dear", stamps_to_redeem=30)
@@ -190,7 +246,7 @@ class TestRewardsList:
 
         response = tenant.client.get(URL, {"store": tenant.store.pk})
 
-        assert response.json() == {"rewards": []}
+        assert response.json() == {"rewards": [], "vouchers": []}
 
     def test_takes_the_store_as_store_id_as_the_python_client_sends_it(self, tenant):
         RewardFactory(merchant=tenant.merchant, name="Cheap", stamps_to_redeem=1)
@@ -210,29 +266,44 @@ class TestRewardsList:
             URL, {"store": tenant.store.pk, "user": other_tenant.member.email}
         )
 
-        field_error(response, "user", "invalid_data")
+        assert listed_error(response) == {"user": "User not found"}
 
     @pytest.mark.parametrize(
-        ("params", "field", "code"),
+        ("params", "error"),
         [
-            ({}, "store", "required"),
-            ({"store": "one"}, "store", "invalid"),
-            ({"store": 10**12}, "store", "invalid_store"),
-            ({"store_id": "one"}, "store_id", "invalid"),
-            ({"store_id": 10**12}, "store", "invalid_store"),
-            ({"store": "S", "merchant": 10**12}, "merchant", "invalid"),
-            ({"store": "S", "user": "nobody@example.com"}, "user", "invalid_data"),
+            ({}, {"store": "This field is required"}),
+            ({"store": "one"}, {"store": "A valid integer is required"}),
+            ({"store": 10**12}, {"store": "Invalid store"}),
+            ({"store_id": "one"}, {"store_id": "A valid integer is required"}),
+            ({"store_id": 10**12}, {"store": "Invalid store"}),
+            (
+                {"store": "S", "merchant": 10**12},
+                {"merchant": "Does not match the merchant of this token"},
+            ),
+            ({"store": "S", "user": "nobody@example.com"}, {"user": "User not found"}),
+            (
+                {"store": "S", "last_reward_id": 10**12},
+                {"last_reward_id": "Not a reward of this merchant"},
+            ),
+            (
+                {"store": "S", "per_page": 0},
+                {"per_page": "Ensure this value is greater than or equal to 1"},
+            ),
+            (
+                {"store": "S", "channel": 7},
+                {"channel": "Ensure this value is less than or equal to 6"},
+            ),
         ],
     )
-    def test_refuses_bad_input_in_the_field_map_shape(self, tenant, params, field, code):
+    def test_refuses_bad_input_in_the_documented_list_shape(self, tenant, params, error):
         query = {key: tenant.store.pk if value == "S" else value for key, value in params.items()}
 
-        field_error(tenant.client.get(URL, query), field, code)
+        assert listed_error(tenant.client.get(URL, query)) == error
 
     def test_refuses_another_merchants_store(self, tenant, other_tenant):
-        field_error(
-            tenant.client.get(URL, {"store": other_tenant.store.pk}), "store", "invalid_store"
-        )
+        response = tenant.client.get(URL, {"store": other_tenant.store.pk})
+
+        assert listed_error(response) == {"store": "Invalid store"}
 
     def test_refuses_a_request_without_credentials(self, tenant, anonymous):
         assert anonymous.get(URL, {"store": tenant.store.pk}).status_code == 403
@@ -260,6 +331,26 @@ class TestRedeemingOutsideTheWindow:
         assert response.status_code == 400
         assert response.json() == {"detail": LEGACY_DETAIL, "errors": [{"reward": message}]}
         assert not Redemption.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("edge", "listed_then"), [("starts_at", True), ("ends_at", False)], ids=["start", "end"]
+    )
+    def test_opens_at_its_start_and_closes_at_its_end(self, tenant, edge, listed_then):
+        """The window is [starts_at, ends_at): at the very moment it ends it is over."""
+        award_stamps(tenant.member, 50)
+        at = timezone.now() + hours(2)
+        reward = RewardFactory(merchant=tenant.merchant, name="Edge", **{edge: at})
+
+        with mock.patch("django.utils.timezone.now", return_value=at):
+            names = listed(tenant.client.get(URL, {"store": tenant.store.pk}))
+            response = tenant.post(
+                REDEEM,
+                {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk},
+            )
+
+        assert ("Edge" in names) == listed_then
+        assert (response.status_code == 200) == listed_then, response.content
+        assert Redemption.objects.exists() == listed_then
 
     def test_is_allowed_inside_it(self, tenant):
         award_stamps(tenant.member, 50)

@@ -12,6 +12,7 @@ from transactions.models import Transaction, TransactionStatus
 
 pytestmark = pytest.mark.django_db
 ADD, CANCEL = "/api/transactions/add", "/api/transactions/cancel"
+LEGACY_DETAIL = "Your transaction cannot be completed due to the following error(s)"
 
 
 def purchase(tenant, **overrides):
@@ -42,7 +43,7 @@ class TestTransactionsAdd:
                 "stamps_remaining": 12,
                 "balance": 0,
             },
-            "transaction": {"stamps_earned": 12, "id": record.pk, "value": 125000.0},
+            "transaction": {"stamps_earned": 12, "id": record.pk, "value": 125000},
         }
         assert record.award.number_of_stamps == 12
         assert list(ledger_mismatches()) == []
@@ -75,8 +76,12 @@ class TestTransactionsAdd:
         repeat = tenant.post(ADD, purchase(tenant, created="2026-11-22T18:00:00+07:00"))
 
         assert repeat.status_code == 400
-        assert repeat.json()["error_code"] == "invalid_transaction"
-        assert "invoice_number" in repeat.json()["errors"]
+        assert repeat.json() == {
+            "detail": LEGACY_DETAIL,
+            "errors": [
+                {"invoice_number": "This invoice number was already used at this store today"}
+            ],
+        }
         assert stamps_of(tenant.member) == 12
 
     def test_allows_the_same_invoice_number_on_another_day(self, tenant):
@@ -96,15 +101,35 @@ class TestTransactionsAdd:
             ({"invoice_number": ""}, "invoice_number"),
             ({"store": 10**12}, "store"),
             ({"user": "nobody@example.com"}, "user"),
-            ({"items": [{"product_name": "Latte", "quantity": 0, "price": 1}]}, "items"),
+            ({"items": [{"product_name": "Latte", "quantity": 0, "price": 1}]}, "items.0.quantity"),
         ],
     )
     def test_refuses_bad_input_and_writes_nothing(self, tenant, overrides, field):
         response = tenant.post(ADD, purchase(tenant, **overrides))
 
         assert response.status_code == 400
-        assert any(name.startswith(field) for name in response.json()["errors"])
+        body = response.json()
+        assert body["detail"] == LEGACY_DETAIL
+        assert [name for error in body["errors"] for name in error] == [field]
         assert not Transaction.objects.exists()
+
+    def test_lists_every_field_at_fault_with_its_full_stop(self, tenant):
+        response = tenant.post(ADD, {"store": tenant.store.pk, "total_value": 5})
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": LEGACY_DETAIL,
+            "errors": [
+                {"invoice_number": "This field is required."},
+                {"number_of_people": "This field is required."},
+                {"created": "This field is required."},
+            ],
+        }
+
+    def test_a_value_with_a_fraction_is_answered_as_one(self, tenant):
+        response = tenant.post(ADD, purchase(tenant, total_value="12500.50"))
+
+        assert response.json()["transaction"]["value"] == 12500.5
 
 
 class TestTransactionsCancel:
@@ -126,8 +151,8 @@ class TestTransactionsCancel:
         response = tenant.post(CANCEL, {"id": record_id})
 
         assert response.status_code == 400
-        assert response.json()["errors"] == {
-            "id": "Transaction can't be canceled due to insufficient Stamps"
+        assert response.json() == {
+            "errors": {"info": "Transaction can't be canceled due to insufficient Stamps"}
         }
         assert Transaction.objects.get().status == TransactionStatus.ACTIVE
         assert stamps_of(tenant.member) == 7
@@ -163,7 +188,30 @@ class TestTransactionsCancel:
         foreign = other_tenant.post(CANCEL, {"id": record_id})
 
         assert again.status_code == 400
+        assert again.json() == {"errors": {"info": "Transaction is already canceled"}}
         assert foreign.status_code == 404
+        assert foreign.json() == {"detail": "Not found."}
+
+    def test_answers_the_documented_body(self, tenant):
+        record_id = tenant.post(ADD, purchase(tenant)).json()["transaction"]["id"]
+
+        response = tenant.post(CANCEL, {"id": record_id})
+
+        assert response.json() == {
+            "transaction": {
+                "stamps_earned": 12,
+                "id": record_id,
+                "value": 125000,
+                "status": "Canceled",
+            },
+            "customer": {"status": "Blue", "id": tenant.member.pk, "stamps_remaining": 0},
+        }
+
+    def test_refuses_a_missing_id_under_its_name(self, tenant):
+        response = tenant.post(CANCEL, {})
+
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"id": "This field is required."}}
 
 
 class TestOpenTransactionsCancel:
@@ -184,4 +232,4 @@ class TestPurchasesInHistory:
         response = tenant.client.get("/api/v3/activities/", {"user": tenant.member.email})
 
         activities = response.json()["activities"]
-        assert [(a["type"], a["stamps"]) for a in activities] == [(0, 12)]
+        assert [(a["type"], a["transaction"]["stamps"]) for a in activities] == [(0, 12)]
