@@ -13,6 +13,10 @@
 #   PG_SERVER          the PostgreSQL server, postgres://postgres@127.0.0.1:5432
 #   BENCH_PORT         port the servers bind on 127.0.0.1 (8765)
 set -euo pipefail
+# Production settings refuse to start without a secret key; a benchmark measures speed, not
+# the per-key rate limit (empty turns it off).
+export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-$(head -c 48 /dev/urandom | base64 | tr -d '/+=')}
+export STAMPS_THROTTLE_RATE=
 cd "$(dirname "$0")/.."
 
 REF=${1:?usage: bench/compare.sh REF}

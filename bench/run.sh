@@ -17,6 +17,10 @@
 #                      migrations changed since this script built that database)
 #   BENCH_PORT         port the server binds on 127.0.0.1 (8765); GRANIAN_* as in stamps_server/serve.py
 set -euo pipefail
+# Production settings refuse to start without a secret key; a benchmark measures speed, not
+# the per-key rate limit (empty turns it off).
+export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-$(head -c 48 /dev/urandom | base64 | tr -d '/+=')}
+export STAMPS_THROTTLE_RATE=
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-.venv/bin}

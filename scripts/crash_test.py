@@ -45,6 +45,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -232,9 +233,11 @@ def check_database_url(url: str) -> Database:
 
 def child_env(database: Database, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("REDIS_URL", "STAMPS_THROTTLE_RATE", "GUNICORN_ACCESSLOG"):
-        env.pop(name, None)  # one shared, unthrottled, quiet setup whatever the shell has
+    for name in ("REDIS_URL", "GUNICORN_ACCESSLOG"):
+        env.pop(name, None)  # one shared, quiet setup whatever the shell has
+    env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # refused without one
     env.update(
+        STAMPS_THROTTLE_RATE="off",
         DATABASE_URL=database.url,
         STAMPS_REQUIRE_HTTPS="false",
         DJANGO_SETTINGS_MODULE="stamps_server.settings",

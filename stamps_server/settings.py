@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from stamps_server import embedded_postgres
 
@@ -27,11 +28,21 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The fallback key only suits a laptop; `manage.py check --deploy` flags it in production.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
-)
+# The fallback key only suits a laptop (DEBUG on): without DEBUG the server refuses it.
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set: with DJANGO_DEBUG off the development key would let "
+        "anyone forge sessions. Set DJANGO_SECRET_KEY to a long random string, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is empty: with DJANGO_DEBUG off no request would be answered. "
+        "Set it to the host names this server answers to, comma-separated."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -44,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's JS and CSS, served locally rather than from a CDN
+    "csp",
     "core",
     "core.idempotency",
     "loyalty",
@@ -54,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's CSS and JS in production
     "stamps_server.middleware.RequireHttpsForApiMiddleware",
     "stamps_server.middleware.LimitRequestBodyMiddleware",
@@ -188,14 +201,76 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 # Stamps-specific settings.
 STAMPS_REQUIRE_HTTPS = env_bool("STAMPS_REQUIRE_HTTPS", True)
 STAMPS_MAX_BODY_BYTES = env_int("STAMPS_MAX_BODY_BYTES", 64 * 1024)
-STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "")
+# Per API key. Unset: 6000/minute without DEBUG (a chain of 500 tills each calling every
+# five seconds, on one key), off with DEBUG; "off" or empty turns it off.
+STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "" if DEBUG else "6000/minute")
+if STAMPS_THROTTLE_RATE.strip().lower() == "off":
+    STAMPS_THROTTLE_RATE = ""
 STAMPS_TOKEN_CACHE_SECONDS = env_int("STAMPS_TOKEN_CACHE_SECONDS", 10)
+
+# Production defaults (check --deploy is clean; tests/test_deploy_settings.py). With https
+# required, the admin's cookies are Secure, a plain-http admin visit is redirected to https
+# (API calls get the documented 403 instead: RequireHttpsForApiMiddleware), and browsers are
+# told to use https only for DJANGO_SECURE_HSTS_SECONDS (0 turns HSTS off, e.g. while
+# trying TLS out).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = STAMPS_REQUIRE_HTTPS
+SECURE_SSL_REDIRECT = STAMPS_REQUIRE_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^api/", r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if STAMPS_REQUIRE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Warnings check --deploy may give, each silenced for the reason beside it.
+SILENCED_WITH_REASONS = {
+    "security.W005": (
+        "HSTS for every subdomain is the domain owner's decision, not a loyalty service's: "
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS=true when it is yours to make"
+    ),
+    "security.W021": (
+        "the browsers' HSTS preload list cannot be left quickly: DJANGO_SECURE_HSTS_PRELOAD=true "
+        "once the whole domain is served over https for good"
+    ),
+}
+SILENCED_SYSTEM_CHECKS = list(SILENCED_WITH_REASONS)
+# The admin's pages load nothing from elsewhere and run no inline script; the API answers
+# JSON (and its docs page builds Swagger UI with an inline script), so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Staff accounts: Django's four password rules; an admin session ends after this long idle.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("DJANGO_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True  # each request restarts the idle time
+# Error reports (the 500 page with DEBUG, mails to ADMINS) hide API keys wherever sent.
+DEFAULT_EXCEPTION_REPORTER = "core.redaction.KeyHidingExceptionReporter"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"hide_keys": {"()": "core.redaction.HideKeysFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["hide_keys"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # The embedded server's every pg_ctl call, at INFO: only its problems are news.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own loggers through the same handler (and its key filter): runserver's
+        # request lines carry the query string, and a key may be in it.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        # The embedded server's every pg_ctl call, at INFO: only its problems are news.
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }

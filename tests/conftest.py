@@ -27,8 +27,9 @@ def _fresh_token_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _plain_http_allowed(settings: Any) -> None:
-    """API tests speak plain http; tests of the https rule turn it back on."""
+    """Tests speak plain http; tests of the https rules turn them back on."""
     settings.STAMPS_REQUIRE_HTTPS = False
+    settings.SECURE_SSL_REDIRECT = False
 
 
 @dataclass
