@@ -259,16 +259,27 @@ def member_profile(membership: Membership) -> dict[str, Any]:
 
 
 class GenderField(serializers.ChoiceField):
-    """Takes male or female in any case; its error never echoes the input."""
+    """Takes male or female in any case, and gives the text as sent (stripped): the answer
+    echoes it. Its error never echoes the input."""
 
     default_error_messages = {"invalid_choice": 'Must be "male" or "female".'}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=["male", "female"], **kwargs)
 
-    def to_internal_value(self, data: Any) -> Any:  # a Gender, where ChoiceField gives a str
-        text = data.strip().lower() if isinstance(data, str) else data
-        return Gender.MALE if super().to_internal_value(text) == "male" else Gender.FEMALE
+    def to_internal_value(self, data: Any) -> Any:
+        text = data.strip() if isinstance(data, str) else data
+        super().to_internal_value(text.lower() if isinstance(text, str) else text)
+        return text
+
+
+def gender_of(text: str) -> Gender:
+    return Gender.MALE if text.lower() == "male" else Gender.FEMALE
+
+
+def local_phone(phone: str) -> str:
+    """An Indonesian number in the local form the register answer shows: +62 becomes 0."""
+    return "0" + phone.removeprefix("+62") if phone.startswith("+62") else phone
 
 
 phone_number = RegexValidator(
@@ -283,18 +294,22 @@ class RegisteredCustomer(Body):
     id = serializers.IntegerField()
     name = serializers.CharField()
     email = serializers.EmailField()
-    identifier = serializers.CharField(help_text="The Member ID: what a till sends as `user`.")
+    identifier = serializers.CharField(help_text="What the customer logs in with: the email.")
     member_id = serializers.CharField()
-    phone = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(
+        allow_blank=True, help_text="In local form: +62215600010 is answered as 0215600010."
+    )
     birthday = serializers.DateField()
-    gender = serializers.CharField(help_text='"Male" or "Female".')
+    gender = serializers.CharField(help_text="As sent: female, Female, male or Male.")
 
 
 @stamps_schema("Register a member")
 class MembershipRegisterApi(StampsApiView):
-    """POST /api/memberships/register. Without `member_id` a 12-digit one is issued;
-    `identifier` in the answer is the Member ID, what a till sends as `user` from then on;
-    `gender` is echoed as "Male" or "Female", as the Stamps service does here."""
+    """POST /api/memberships/register. Without `member_id` a 12-digit one is issued, which a
+    till may send as `user` from then on (as it may the email); `identifier` in the answer is
+    the email, what the customer logs in with; `gender` is echoed as sent and `phone` in local
+    form, as the Stamps documents show. A Member ID that is another member's numeric id is
+    refused: `user` would find the new member by it."""
 
     class InputSerializer(StampsInput):
         merchant = id_field()
@@ -315,19 +330,21 @@ class MembershipRegisterApi(StampsApiView):
     def apply(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
         merchant = caller.merchant
         ensure_own_merchant(data.pop("merchant"), merchant)
+        gender = data.pop("gender")
+        registration = Registration(**data, gender=gender_of(gender))
         membership = membership_register(
-            merchant=merchant, registration=Registration(**data), today=today(merchant)
+            merchant=merchant, registration=registration, today=today(merchant)
         )
         return {
             "customer": {
                 "id": membership.pk,
                 "name": membership.name,
                 "email": membership.email,
-                "identifier": membership.member_id,
+                "identifier": membership.email,
                 "member_id": membership.member_id,
-                "phone": membership.phone,
+                "phone": local_phone(membership.phone),
                 "birthday": iso_date_or_none(membership.birthday),
-                "gender": Gender(membership.gender).label if membership.gender else None,
+                "gender": gender,
             }
         }
 

@@ -217,9 +217,17 @@ def membership_create(
     raise RuntimeError("could not create the membership")
 
 
+def is_digits(text: str | None) -> bool:
+    return bool(text) and text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def ensure_identity_free(*, merchant: Merchant, email: str | None, member_id: str | None) -> None:
     members = Membership.objects.filter(merchant=merchant)
     if email and members.filter(email=email).exists():
         raise MemberExists("A member with this email already exists", field="email")
     if member_id and members.filter(member_id=member_id).exists():
         raise MemberExists("A member with this Member ID already exists", field="member_id")
+    # `user` names a member by Member ID before numeric id: digits that are another member's
+    # id would take that member over.
+    if is_digits(member_id) and members.filter(pk=int(member_id)).exists():
+        raise MemberExists("This Member ID is another member's id", field="member_id")

@@ -341,11 +341,11 @@ class TestMembershipRegister:
                 "id": member.pk,
                 "name": "Siti",
                 "email": "siti@example.com",
-                "identifier": "123412341234",
+                "identifier": "siti@example.com",
                 "member_id": "123412341234",
-                "phone": "+62215600010",
+                "phone": "0215600010",
                 "birthday": "1991-10-19",
-                "gender": "Female",
+                "gender": "female",  # as sent
             }
         }
         assert (member.birthday, member.gender, member.address) == (
@@ -367,17 +367,37 @@ class TestMembershipRegister:
     def test_registered_member_is_found_by_the_issued_member_id(self, tenant):
         customer = tenant.post(REGISTER, registration(tenant, member_id=None)).json()["customer"]
 
-        response = tenant.client.get(STATUS, {"user": customer["identifier"]})
+        response = tenant.client.get(STATUS, {"user": customer["member_id"]})
 
         assert response.json()["id"] == customer["id"]
         assert response.json()["gender"] == 2
 
-    def test_takes_the_gender_in_any_case_and_the_optional_fields_absent(self, tenant):
-        body = registration(tenant, gender="Male", member_id=None, phone=None, address=None)
+    @pytest.mark.parametrize("gender", ["male", "Male", "MALE"])
+    def test_takes_the_gender_in_any_case_echoes_it_and_the_optional_fields_absent(
+        self, tenant, gender
+    ):
+        body = registration(tenant, gender=gender, member_id=None, phone=None, address=None)
 
         customer = tenant.post(REGISTER, body).json()["customer"]
 
-        assert (customer["gender"], customer["phone"]) == ("Male", "")
+        assert (customer["gender"], customer["phone"]) == (gender, "")
+        assert Membership.objects.get(pk=customer["id"]).gender == Gender.MALE
+
+    def test_a_phone_outside_indonesia_is_answered_as_sent(self, tenant):
+        customer = tenant.post(REGISTER, registration(tenant, phone="+6591234567")).json()
+
+        assert customer["customer"]["phone"] == "+6591234567"
+
+    def test_refuses_a_member_id_that_is_another_members_id(self, tenant):
+        existing = tenant.member
+
+        response = tenant.post(REGISTER, registration(tenant, member_id=str(existing.pk)))
+        found = tenant.client.get(STATUS, {"user": str(existing.pk)})
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"member_id": "This Member ID is another member's id"}
+        assert found.json()["id"] == existing.pk
+        assert not Membership.objects.filter(email="siti@example.com").exists()
 
     def test_refuses_an_email_already_registered_with_the_merchant(self, tenant):
         tenant.post(REGISTER, registration(tenant))
