@@ -69,6 +69,7 @@ REFUSALS: dict[str, Refusal] = {
     ),
     # what the redemption endpoints call a refusal the ledger names for the stamps endpoints
     "customer_not_found": Refusal("invalid_data", "Customer not found", "customer"),
+    "customer_blocked": Refusal("membership_blocked", "This membership is blocked", "customer"),
 }
 
 

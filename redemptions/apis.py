@@ -80,6 +80,9 @@ class CustomerAfterCancel(Body):
 class RedemptionsCancelApi(StampsApiView):
     class InputSerializer(StampsInput):
         id = id_field()
+        create_replacement_voucher = serializers.BooleanField(
+            required=False, help_text="Accepted and checked; this server issues no vouchers."
+        )
 
     class OutputSerializer(Body):
         redemption = CanceledRedemption()

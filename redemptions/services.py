@@ -14,7 +14,7 @@ from loyalty.ledger import (
 from loyalty.models import Merchant
 
 # The redemption endpoints name the member `customer`.
-AS_CUSTOMER = {"user_not_found": "customer_not_found"}
+AS_CUSTOMER = {"user_not_found": "customer_not_found", "membership_blocked": "customer_blocked"}
 REDEEMED = f"{MEMBER_COLUMNS}, redemption_id, reward_name, stamps_used"
 
 

@@ -19,7 +19,7 @@ CODE_SITES = [
     r"MESSAGE\s*=\s*'([a-z_]+)'",
     r"v_refusal\s*=\s*'([a-z_]+)'",
 ]
-RENAMED_IN_PYTHON = {"customer_not_found"}  # redemptions.services.AS_CUSTOMER
+RENAMED_IN_PYTHON = {"customer_not_found", "customer_blocked"}  # redemptions.services.AS_CUSTOMER
 
 
 def installed_function_sources() -> dict[str, str]:

@@ -129,6 +129,34 @@ class TestRedemptionsCancelApi:
             "customer": {"status": "Blue", "id": tenant.member.pk, "stamps_remaining": 12},
         }
 
+    @pytest.mark.parametrize("flag", [True, False, "true"])
+    def test_takes_create_replacement_voucher_as_a_boolean(self, tenant, flag):
+        award_stamps(tenant.member, 12, store=tenant.store)
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
+
+        response = tenant.post(
+            "/api/redemptions/cancel", {"id": redemption.pk, "create_replacement_voucher": flag}
+        )
+
+        assert response.status_code == 200
+        redemption.refresh_from_db()
+        assert redemption.status == RedemptionStatus.CANCELED
+
+    def test_refuses_a_create_replacement_voucher_that_is_no_boolean(self, tenant):
+        award_stamps(tenant.member, 12, store=tenant.store)
+        redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))
+
+        response = tenant.post(
+            "/api/redemptions/cancel", {"id": redemption.pk, "create_replacement_voucher": "maybe"}
+        )
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == {
+            "create_replacement_voucher": "Must be a valid boolean."
+        }
+        redemption.refresh_from_db()
+        assert redemption.status != RedemptionStatus.CANCELED
+
     def test_an_unknown_id_is_404_and_a_second_cancel_400(self, tenant):
         award_stamps(tenant.member, 12, store=tenant.store)
         redemption = redeem(tenant, RewardFactory(merchant=tenant.merchant, stamps_to_redeem=5))

@@ -425,7 +425,7 @@ class TestRedemptionsAddRefusals:
             URL, {"customer": tenant.member.email, "store": tenant.store.pk, "reward": reward.pk}
         )
 
-        assert "This membership is blocked" in legacy_errors(response).values()
+        assert legacy_errors(response) == {"customer": "This membership is blocked"}
         assert state(tenant.member, reward) == before
 
     def test_a_blocked_customer_hears_of_the_block_before_the_rewards_level(self, tenant):
