@@ -1,4 +1,5 @@
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 
@@ -130,6 +131,38 @@ class TestTransactionsAdd:
         response = tenant.post(ADD, purchase(tenant, total_value="12500.50"))
 
         assert response.json()["transaction"]["value"] == 12500.5
+
+
+def form_post(tenant, body):
+    return tenant.client.post(
+        ADD, urlencode(body), content_type="application/x-www-form-urlencoded"
+    )
+
+
+class TestFormEncodedPurchases:
+    def test_items_as_form_fields_are_kept(self, tenant):
+        body = purchase(tenant) | {
+            "items[0]product_name": "Latte",
+            "items[0]quantity": "2",
+            "items[0]price": "62500",
+        }
+
+        response = form_post(tenant, body)
+
+        assert response.status_code == 200, response.content
+        stored = Transaction.objects.get(pk=response.json()["transaction"]["id"])
+        assert [item["product_name"] for item in stored.items] == ["Latte"]
+
+    @pytest.mark.parametrize("items", ['[{"product_name": "Latte"}]', "abc"])
+    def test_items_a_form_cannot_carry_are_refused_not_dropped(self, tenant, items):
+        response = form_post(tenant, purchase(tenant) | {"items": items})
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": LEGACY_DETAIL,
+            "errors": [{"items": "Send the items in a JSON body."}],
+        }
+        assert not Transaction.objects.exists()
 
 
 class TestTransactionsCancel:
