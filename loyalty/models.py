@@ -215,6 +215,11 @@ class Membership(models.Model):
                 fields=["merchant", "referral_code"], name="membership_referral_unique"
             ),
         ]
+        indexes = [  # `user` may be a mobile number (stamps_find_member)
+            models.Index(
+                fields=["merchant", "phone"], condition=~Q(phone=""), name="membership_phone"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.member_id or f"membership {self.pk}"

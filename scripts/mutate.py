@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = "loyalty/sql/0020_ledger.sql"
+FIND_MEMBER = "loyalty/sql/0023_find_member.sql"
 BOUNDARIES = "tests/loyalty/test_expiry_boundaries.py"
 MODEL = "tests/loyalty/test_ledger_state_machine.py"
 LEDGER_TESTS = "tests/loyalty/test_ledger.py"
@@ -215,12 +216,19 @@ MUTATIONS = [
     # tenant scoping
     Mutation(
         "a member is found by email across merchants",
-        LEDGER,
+        FIND_MEMBER,
         "        SELECT id INTO v_id FROM loyalty_membership\n"
         "         WHERE merchant_id = p_merchant AND email = lower(p_user);",
         "        SELECT id INTO v_id FROM loyalty_membership\n"
         "         WHERE email = lower(p_user) ORDER BY id LIMIT 1;",
         "tests/test_tenant_isolation.py",
+    ),
+    Mutation(
+        "a mobile number two members share finds one of them",
+        FIND_MEMBER,
+        "SELECT CASE WHEN count(*) = 1 THEN min(id) END INTO v_id",
+        "SELECT min(id) INTO v_id",
+        "tests/loyalty/test_member_lookup.py",
     ),
     Mutation(
         "a redemption of another merchant can be cancelled",
