@@ -2,14 +2,14 @@
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from loyalty.ledger import SYSTEM
-from loyalty.models import Level, Membership, Merchant, Store
+from loyalty.models import Gender, Level, MaritalStatus, Membership, Merchant, Store
 from loyalty.services import AwardRequest, award_create, membership_create
 from loyalty.tokens import api_token_create
 from redemptions.models import Reward
@@ -19,6 +19,12 @@ MEMBERS = [
     ("Alice Tan", "alice@example.com"),
     ("Budi Santoso", "budi@example.com"),
     ("Citra Dewi", "citra@example.com"),
+]
+# A whole profile, so the demo's reads show every documented field with a value.
+DEMO_PROFILES = [
+    {"phone": "+6281200000001", "birthday": date(1990, 5, 17), "gender": Gender.FEMALE},
+    {"phone": "+6281200000002", "birthday": date(1985, 1, 2), "gender": Gender.MALE},
+    {"phone": "+6281200000003", "birthday": date(1995, 9, 30), "gender": Gender.FEMALE},
 ]
 REWARDS = [
     ("Free Coffee", 10, None),
@@ -96,9 +102,16 @@ def demo_members_ensure(merchant: Merchant, store: Store, *, now: datetime) -> N
     for number, (full_name, email) in enumerate(MEMBERS, start=1):
         if Membership.objects.filter(merchant=merchant, email=email).exists():
             continue
-        membership_create(
+        membership = membership_create(
             merchant=merchant, email=email, member_id=f"DEMO-{number:04d}", name=full_name
         )
+        profile = DEMO_PROFILES[number - 1] | {
+            "address": "Jl. Sudirman 1, Jakarta",
+            "postal_code": "10220",
+            "marital_status": MaritalStatus.SINGLE,
+            "religion": 1,
+        }
+        Membership.objects.filter(pk=membership.pk).update(**profile)
         award_create(
             merchant=merchant,
             request=AwardRequest(
