@@ -12,7 +12,8 @@ django_application = get_wsgi_application()  # sets Django up
 from stamps_server.front import Front  # noqa: E402  (needs the apps loaded above)
 from stamps_server.lane import Lane  # noqa: E402
 
-application = Front(Lane(django_application))
+lane = Lane(django_application)
+application = Front(lane)
 # What is loaded by now (Django, the apps, the URLs) stays for the process's life: frozen, the
 # garbage collector stops walking it again on every full collection.
 gc.freeze()
