@@ -7,6 +7,8 @@ email outbox's) are read at scrape time by collectors passed to `exposition`, so
 right whichever process answers."""
 
 import os
+from functools import lru_cache
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -55,15 +57,33 @@ DATABASE_UNAVAILABLE = Counter(
 )
 
 
+# Each labelled child looked up once: `labels()` takes a lock and checks its values on every
+# call, a third of the cost of counting a request. The label values are bounded (routes,
+# methods, statuses, ledger functions and refusal codes), and so are these caches.
+@lru_cache(maxsize=4096)
+def requests_child(route: str, method: str, status: int) -> Any:
+    return REQUESTS.labels(route, method, str(status))
+
+
+@lru_cache(maxsize=1024)
+def request_seconds_child(route: str, method: str) -> Any:
+    return REQUEST_SECONDS.labels(route, method)
+
+
+@lru_cache(maxsize=1024)
+def ledger_child(function: str, outcome: str) -> Any:
+    return LEDGER_OPERATIONS.labels(function, outcome)
+
+
 def ledger_operation(function: str, refusal: str | None) -> None:
-    LEDGER_OPERATIONS.labels(function, "refused" if refusal else "applied").inc()
+    ledger_child(function, "refused" if refusal else "applied").inc()
     if refusal:
         LEDGER_REFUSALS.labels(refusal).inc()
 
 
 def request_observe(*, route: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(route, method).observe(seconds)
+    requests_child(route, method, status).inc()
+    request_seconds_child(route, method).observe(seconds)
 
 
 def exposition(*read_now: Collector) -> bytes:

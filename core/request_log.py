@@ -7,16 +7,16 @@ route's pattern, never the raw path (a path or a query string can hold a key or 
 and the caller as ids, never the key: what a log line can carry is fixed here, in
 ACCESS_FIELDS, and the JSON formatter writes nothing else of a record's extras."""
 
-import json
 import logging
+import os
 import re
 import traceback
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.urls import ResolverMatch
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -56,7 +56,7 @@ _current: ContextVar[RequestFacts | None] = ContextVar("stamps_request_facts", d
 def request_id_from(incoming: str | None) -> str:
     if incoming is not None and REQUEST_ID_PATTERN.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as a uuid4, at a tenth of its cost
 
 
 def method_label(method: str) -> str:
@@ -92,13 +92,20 @@ def route_label(match: ResolverMatch | None) -> str:
 
 
 def access_log(facts: RequestFacts, *, status: int, seconds: float) -> None:
+    """The request's line. The record is made and handed to the logger's handlers as
+    `Logger.info` would, without its search of the call stack for the caller's file and
+    line, which nothing here prints and which cost as much as the rest of the line."""
+    if not ACCESS_LOGGER.isEnabledFor(logging.INFO):
+        return
     duration_ms = round(seconds * 1000, 2)
-    ACCESS_LOGGER.info(
+    record = ACCESS_LOGGER.makeRecord(
+        ACCESS_LOGGER.name,
+        logging.INFO,
+        "",  # no source file or line: the logger's name says where the line comes from
+        0,
         "%s %s %s %.2fms",
-        facts.method,
-        facts.route,
-        status,
-        duration_ms,
+        (facts.method, facts.route, status, duration_ms),
+        None,
         extra={
             "method": facts.method,
             "route": facts.route,
@@ -108,6 +115,7 @@ def access_log(facts: RequestFacts, *, status: int, seconds: float) -> None:
             "api_key_id": facts.api_key_id,
         },
     )
+    ACCESS_LOGGER.handle(record)
 
 
 class RequestIdFilter(logging.Filter):
@@ -150,7 +158,7 @@ class JsonFormatter(logging.Formatter):
             line["traceback"] = "".join(traceback.format_exception(*record.exc_info))
         elif record.stack_info:
             line["traceback"] = record.stack_info
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return orjson.dumps(line, default=str).decode()
 
 
 class PlainFormatter(logging.Formatter):

@@ -1,6 +1,7 @@
 """Settings, all overridable from the environment (see README, "Configuration")."""
 
 import ipaddress
+import logging
 import os
 from pathlib import Path
 
@@ -206,6 +207,12 @@ STAMPS_METRICS_TOKEN = os.environ.get("STAMPS_METRICS_TOKEN", "")
 STAMPS_LOG_FORMAT = os.environ.get("STAMPS_LOG_FORMAT", "json").strip().lower()
 if STAMPS_LOG_FORMAT not in {"json", "plain"}:
     raise ValueError(f"STAMPS_LOG_FORMAT must be json or plain, not {STAMPS_LOG_FORMAT!r}")
+
+# No log line prints the thread or process names, and Python's logging looks them up for
+# every record unless told not to (its documented optimisation settings).
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
 
 # One line per request from the logger stamps.request (core/request_log.py), every line with
 # the request's id; JSON for a log shipper, plain for a terminal.

@@ -111,11 +111,22 @@ def test_an_unknown_path_is_logged_by_its_pattern_not_as_its_path(log_lines: io.
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_line_holds_the_key_or_the_members_email(log_lines: io.StringIO) -> None:
+def test_no_line_holds_the_key_nor_a_members_email_or_phone(log_lines: io.StringIO) -> None:
     tenant = make_tenant()
     email = tenant.member.email
     header = {"HTTP_AUTHORIZATION": f"Token {tenant.key}"}
     details = f"/api/v2/memberships/details?{urlencode({'token': tenant.key, 'user': email})}"
+    phone = "+62215600010"
+    registration = {
+        "merchant": tenant.merchant.pk,
+        "name": "Siti",
+        "email": "siti@example.com",
+        "birthday": "1991-10-19",
+        "gender": "female",
+        "phone": phone,
+        "store": tenant.store.pk,
+        "member_id": "123412341234",
+    }
 
     answers = [
         json_post("/api/stamps/add", award_body(tenant), **header),
@@ -126,14 +137,18 @@ def test_no_line_holds_the_key_or_the_members_email(log_lines: io.StringIO) -> N
         ),
         wsgi_call("GET", details.split("?")[0], QUERY_STRING=details.split("?")[1]),
         json_post("/api/stamps/add", award_body(tenant), HTTP_AUTHORIZATION="Token wrong-key"),
+        json_post("/api/memberships/register", registration, **header),
+        json_post("/api/memberships/register", registration, **header),  # a duplicate
     ]
 
-    assert [answer.status for answer in answers] == [200, 200, 200, 400, 200, 401]
+    assert [answer.status for answer in answers] == [200, 200, 200, 400, 200, 401, 200, 400]
     text = log_lines.getvalue()
     assert len(access_lines(log_lines)) == len(answers)
     assert tenant.key not in text
     assert email not in text
     assert "nobody@example.com" not in text
+    assert "siti@example.com" not in text
+    assert phone not in text
 
 
 @pytest.mark.django_db(transaction=True)
