@@ -143,10 +143,28 @@ app_start() {
     echo $! >"$CLUSTER_DIR/app-$number.pid"
 }
 
+# A command to HAProxy's runtime API (its admin socket).
+haproxy_say() {
+    [[ -S "$CLUSTER_DIR/haproxy.sock" ]] || return 0
+    "$PYTHON" - "$CLUSTER_DIR/haproxy.sock" "$1" <<'EOF' >/dev/null 2>&1 || true
+import socket, sys
+with socket.socket(socket.AF_UNIX) as sock:
+    sock.connect(sys.argv[1])
+    sock.sendall(sys.argv[2].encode() + b"\n")
+    sock.recv(4096)
+EOF
+}
+
 app_stop() {
     local number="$1" signal="${2:-TERM}"
     local pidfile="$CLUSTER_DIR/app-$number.pid"
     [[ -f "$pidfile" ]] || return 0
+    if [[ "$signal" == TERM ]]; then
+        # Out of rotation first: a graceful stop must not meet new connections (granian
+        # can hang a stopping worker on one; docs/scaling.md).
+        haproxy_say "set server apps/app$number state maint"
+        sleep 0.5
+    fi
     local pid
     pid="$(cat "$pidfile")"
     kill -s "$signal" -- "-$pid" 2>/dev/null || true
@@ -166,6 +184,7 @@ haproxy_up() {
     cat >"$CLUSTER_DIR/haproxy.cfg" <<EOF
 global
     maxconn 4000
+    stats socket $CLUSTER_DIR/haproxy.sock mode 600 level admin
 
 defaults
     mode http
@@ -245,6 +264,7 @@ up() {
 
 down() {
     pid_kill "$CLUSTER_DIR/haproxy.pid"
+    rm -f "$CLUSTER_DIR/haproxy.sock"
     for pidfile in "$CLUSTER_DIR"/app-*.pid; do
         [[ -f "$pidfile" ]] || continue
         number="${pidfile##*/app-}"
@@ -272,6 +292,7 @@ case "${1:-}" in
         eval "$(database_parts)"
         app_start "${2:?app number}"
         wait_ready "http://127.0.0.1:$((APP_PORT + ${2} - 1))/readyz"
+        haproxy_say "set server apps/app${2} state ready"
         ;;
     stop-app) app_stop "${2:?app number}" "${3:-TERM}" ;;
     kill-pgbouncer)  # every app server's database connections cut at once
