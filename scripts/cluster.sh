@@ -240,9 +240,17 @@ pid_kill() {
     rm -f "$pidfile"
 }
 
+port_free() {
+    "$PYTHON" -c "import socket, sys; socket.create_server(('127.0.0.1', int(sys.argv[1]))).close()" \
+        "$1" 2>/dev/null
+}
+
 up() {
     [[ -n "${DATABASE_URL:-}" ]] || die "set DATABASE_URL to the (migrated) database to front"
     [[ -f "$CLUSTER_DIR/haproxy.pid" ]] && die "already up ($CLUSTER_DIR); run down first"
+    for port in "$LB_PORT" "$PGBOUNCER_PORT" $(seq "$APP_PORT" $((APP_PORT + APP_SERVERS - 1))); do
+        port_free "$port" || die "port $port is in use (another cluster still up?)"
+    done
     install_missing
     eval "$(database_parts)"
     mkdir -p "$CLUSTER_DIR"
