@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEV_ENV := STAMPS_REQUIRE_HTTPS=false DJANGO_DEBUG=true
+DEV_ENV := STAMPS_REQUIRE_HTTPS=false DJANGO_DEBUG=true STAMPS_LOG_FORMAT=plain
 
 .PHONY: install run test lint bench mutate clean
 

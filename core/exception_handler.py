@@ -16,6 +16,7 @@ from core.errors import (
     ErrorStyle,
     InvalidToken,
 )
+from core.metrics import DATABASE_UNAVAILABLE
 
 
 def stamps_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -88,6 +89,7 @@ def database_unavailable() -> Response:
     """A dropped connection, a restart, a deadlock or a lock timeout: nothing was applied
     that the client can see, and the same request may simply be sent again (with its
     Idempotency-Key, if the first attempt might have committed)."""
+    DATABASE_UNAVAILABLE.inc()
     response = Response({"detail": "The database is unavailable; retry shortly"}, status=503)
     response["Retry-After"] = "1"
     return response

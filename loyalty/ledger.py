@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import BigIntegerField, BooleanField, Func
 
 from core.db import function_row
+from core.metrics import ledger_operation
 from loyalty.models import Merchant
 from loyalty.refusals import LedgerRefusal
 
@@ -54,6 +55,7 @@ def ledger_write(
     """The function's `columns` when it applied; its refusal, raised, when it did not.
     `renamed` gives the registry's name for a refusal in the caller's terms."""
     refusal, detail, *row = function_row(function, arguments, with_refusal(columns))
+    ledger_operation(function, refusal)
     if refusal is not None:
         raise LedgerRefusal((renamed or {}).get(refusal, refusal), detail)
     return tuple(row)

@@ -28,6 +28,11 @@ What it does, in order:
    members, stores and rewards),
    and no answer may be a 5xx, unless --lenient-refusals / --allow-5xx say otherwise.
 
+With --cluster the load goes through HAProxy to three app servers that reach PostgreSQL
+through PgBouncer (scripts/cluster.sh), and each kill takes one app server down: HAProxy's
+own answers for a server that died mid-request (a 502/503/504 that is not the
+application's JSON) count as connection errors, as a cut connection does without it.
+
 Exit status: 0 passed, 1 a guarantee was broken (listed), 2 the test itself could not run.
 
 Examples:
@@ -140,6 +145,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="share of attempts whose client gives up after 5-50 ms, like a till timing out "
         "while the server carries on (default 0.1)",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run through scripts/cluster.sh's topology (HAProxy, three app servers, PgBouncer "
+        "in transaction pooling mode): each kill SIGKILLs one app server, chosen at random, "
+        "and starts it again; needs haproxy and pgbouncer (the script installs them)",
+    )
+    parser.add_argument(
+        "--kill-pgbouncer",
+        action="store_true",
+        help="with --cluster, every second kill is PgBouncer's (SIGKILL, started again): every "
+        "app server's database connections are cut at once; the app servers answer 503 "
+        "until it is back, so this implies --allow-5xx",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--port", type=int, default=0, help="port for the server (default: free)")
     parser.add_argument(
@@ -172,6 +191,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.calls < 1 or args.clients < 1 or args.kills < 0 or args.workers < 1:
         parser.error("--calls, --clients and --workers must be positive, --kills >= 0")
+    if args.kill_pgbouncer and not args.cluster:
+        parser.error("--kill-pgbouncer needs --cluster")
+    args.allow_5xx = args.allow_5xx or args.kill_pgbouncer
     if args.members < 3:
         parser.error("--members must be at least 3")
     return args
@@ -374,6 +396,9 @@ class Server:
             time.sleep(0.02)
         self.process = None
 
+    def shutdown(self) -> None:
+        self.kill()
+
     def group_alive(self) -> bool:
         assert self.process is not None
         try:
@@ -456,6 +481,104 @@ class Stats:
     server_error_samples: list[str] = field(default_factory=list)
     in_flight_at_kills: list[int] = field(default_factory=list)
     kills: int = 0
+
+
+def proxy_gave_up(status: int, content_type: str) -> bool:
+    """HAProxy's own answer for a request its server could not answer (it died mid-request,
+    or none was up): the application answers every error as JSON."""
+    return status in (502, 503, 504) and not content_type.startswith("application/json")
+
+
+class Cluster:
+    """scripts/cluster.sh's topology for the load: `start` brings it up (the first time) or
+    starts the app server `kill` took down; `kill` SIGKILLs one app server's process group,
+    chosen at random; `shutdown` takes everything down."""
+
+    def __init__(
+        self,
+        app: Path,
+        database: Database,
+        port: int,
+        workdir: Path,
+        seed: int,
+        *,
+        kill_pgbouncer: bool = False,
+    ) -> None:
+        self.app = app
+        self.kill_pgbouncer = kill_pgbouncer
+        self.kills = 0
+        self.pgbouncer_down = False
+        self.port = port
+        self.random = random.Random(seed)
+        workdir.chmod(0o755)  # PgBouncer runs as another user when this runs as root
+        self.env = child_env(
+            database,
+            LB_PORT=str(port),
+            APP_PORT=str(free_port_run(3)),
+            PGBOUNCER_PORT=str(free_port()),
+            CLUSTER_DIR=str(workdir / "cluster"),
+            PYTHON=sys.executable,
+            APP_WORKERS="1",
+        )
+        self.log_path = workdir / "cluster"
+        self.up = False
+        self.down_app: int | None = None
+        self.starts = 0
+
+    def script(self, *args: str) -> None:
+        result = subprocess.run(
+            ["bash", "scripts/cluster.sh", *args],
+            cwd=self.app,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise SetupError(f"cluster.sh {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+    def start(self) -> None:
+        if not self.up:
+            self.script("up")
+            self.up = True
+        elif self.pgbouncer_down:
+            self.script("start-pgbouncer")
+            self.pgbouncer_down = False
+        elif self.down_app is not None:
+            self.script("start-app", str(self.down_app))
+            self.down_app = None
+        self.starts += 1
+
+    def kill(self) -> None:
+        self.kills += 1
+        if self.kill_pgbouncer and self.kills % 2 == 0:
+            self.script("kill-pgbouncer")
+            self.pgbouncer_down = True
+            return
+        self.down_app = self.random.randint(1, 3)
+        self.script("stop-app", str(self.down_app), "KILL")
+
+    def shutdown(self) -> None:
+        if self.up:
+            self.script("down")
+            self.up = False
+
+    def tail(self, lines: int = 40) -> str:
+        return f"(logs in {self.log_path})"
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive ports free now."""
+    for _ in range(50):
+        first = free_port()
+        try:
+            for offset in range(1, count):
+                with socket.socket() as sock:
+                    sock.bind((HOST, first + offset))
+            return first
+        except OSError:
+            continue
+    raise SetupError(f"found no {count} consecutive free ports")
 
 
 class Load:
@@ -578,6 +701,7 @@ class Load:
             data = response.read()
             status = response.status
             replayed = response.getheader("Idempotent-Replayed")
+            content_type = response.getheader("Content-Type") or ""
         except TimeoutError as error:
             with self.lock:
                 self.stats.attempts += 1
@@ -592,6 +716,12 @@ class Load:
             return False
         finally:
             conn.close()
+        if self.args.cluster and proxy_gave_up(status, content_type):
+            with self.lock:
+                self.stats.attempts += 1
+                self.stats.connection_errors += 1
+            self.retry_later(call, f"HTTP {status} from the load balancer")
+            return False
         with self.lock:
             self.stats.attempts += 1
             if status == 409:
@@ -656,7 +786,7 @@ class Load:
 
     # -- killing
 
-    def killer(self, server: Server, errors: list[BaseException]) -> None:
+    def killer(self, server: Server | Cluster, errors: list[BaseException]) -> None:
         try:
             low, high = max(1, self.args.calls // 10), max(2, self.args.calls * 9 // 10)
             count = self.args.kills
@@ -1083,7 +1213,13 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
     base = baseline_read(database, seed["merchant_id"])
 
     port = args.port or free_port()
-    server = Server(app, database, port, args.workers, workdir / "server.log")
+    server: Server | Cluster
+    if args.cluster:
+        server = Cluster(
+            app, database, port, workdir, args.seed, kill_pgbouncer=args.kill_pgbouncer
+        )
+    else:
+        server = Server(app, database, port, args.workers, workdir / "server.log")
     load = Load(args, seed, port)
     handlers = {
         signum: signal.signal(signum, lambda *_: sys.exit(143))
@@ -1091,7 +1227,10 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
     }
     killer: threading.Thread | None = None
     try:
-        log(f"Server on {HOST}:{port} with {args.workers} workers (log {server.log_path})")
+        if args.cluster:
+            log(f"HAProxy on {HOST}:{port}, 3 app servers, PgBouncer (logs {server.log_path})")
+        else:
+            log(f"Server on {HOST}:{port} with {args.workers} workers (log {server.log_path})")
         server.start()
         log(
             f"load: {args.calls} calls from {args.clients} clients, {args.kills} kills, "
@@ -1120,7 +1259,7 @@ def crash_test(args: argparse.Namespace, database: Database, workdir: Path) -> b
         load.stop.set()  # on an error or a signal too: the killer must not start a new server
         if killer is not None and killer.is_alive():
             killer.join(timeout=40)
-        server.kill()
+        server.shutdown()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
 

@@ -38,6 +38,7 @@ from django.utils.log import log_response
 from core.answers import JSON, Answer
 from core.api import StampsApiView
 from core.idempotency.services import HEADER
+from core.request_log import current_request, route_label
 from loyalty.authentication import ApiClient, api_client_for_key, key_from_body
 from stamps_server.middleware import API_PREFIX
 
@@ -87,10 +88,16 @@ def settings_forget(**kwargs: Any) -> None:
 setting_changed.connect(settings_forget)
 
 
+class Endpoint(NamedTuple):
+    view: StampsApiView
+    route: str  # its URL pattern, for the request's log line and metrics
+
+
 class Taken(NamedTuple):
     endpoint: StampsApiView
     caller: ApiClient
     body: Any
+    route: str
 
 
 class Lane:
@@ -98,7 +105,7 @@ class Lane:
 
     def __init__(self, django_application: Callable[..., Iterable[bytes]]) -> None:
         self.django_application = django_application
-        self.endpoints: dict[str, StampsApiView | None] = {}
+        self.endpoints: dict[str, Endpoint | None] = {}
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -106,6 +113,12 @@ class Lane:
         taken = self.take(environ)
         if taken is None:
             return self.django_application(environ, start_response)
+        facts = current_request()
+        if facts is not None:  # noted as Django's request cycle notes them (middleware)
+            facts.route = taken.route
+            facts.caller_note(
+                merchant_id=taken.caller.merchant.pk, api_key_id=taken.caller.token_id
+            )
         status, headers, body = self.answer(environ, taken)
         start_response(status, headers)
         return [body]
@@ -132,22 +145,23 @@ class Lane:
         except orjson.JSONDecodeError:
             return None
         caller = known_caller(environ, body)
-        if caller is None or not throttles_allow(endpoint, caller):
+        if caller is None or not throttles_allow(endpoint.view, caller):
             return None
-        return Taken(endpoint, caller, body)
+        return Taken(endpoint.view, caller, body, endpoint.route)
 
-    def endpoint(self, path: str) -> StampsApiView | None:
+    def endpoint(self, path: str) -> Endpoint | None:
         """The Stamps POST endpoint Django's resolver finds for `path`, remembered."""
         if path in self.endpoints:
             return self.endpoints[path]
         endpoint = None
         if path.startswith(API_PREFIX):
             try:
-                view_class = getattr(resolve(path).func, "cls", None)
+                match = resolve(path)
             except Resolver404:
-                view_class = None
+                match = None
+            view_class = getattr(match.func, "cls", None) if match is not None else None
             if isinstance(view_class, type) and issubclass(view_class, StampsApiView):
-                endpoint = endpoint_instance(view_class)
+                endpoint = Endpoint(endpoint_instance(view_class), route_label(match))
         if len(self.endpoints) < MAX_PATHS_REMEMBERED:
             self.endpoints[path] = endpoint
         return endpoint

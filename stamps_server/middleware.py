@@ -2,8 +2,39 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+
+from core.request_log import current_request, route_label
+from loyalty.authentication import ApiClient
 
 API_PREFIX = "/api/"
+
+
+class RequestFactsMiddleware:
+    """Notes on the request's facts (core.request_log) the route that served it and the
+    caller DRF authenticated, for the line stamps_server/front.py logs. A request refused
+    before URL resolution (https, size) is given the route its path resolves to."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        facts = current_request()
+        if facts is not None:
+            match = request.resolver_match
+            if match is None:
+                try:
+                    match = resolve(request.path_info)
+                except Resolver404:
+                    match = None
+            facts.route = route_label(match)
+            # DRF sets `user` on the request; AuthenticationMiddleware's lazy user (the
+            # admin's) is neither evaluated nor logged.
+            caller = vars(request).get("user")
+            if type(caller) is ApiClient:
+                facts.caller_note(merchant_id=caller.merchant.pk, api_key_id=caller.token_id)
+        return response
 
 
 class RequireHttpsForApiMiddleware:

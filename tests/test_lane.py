@@ -81,7 +81,7 @@ def both_ways(environ: dict[str, Any]) -> tuple[Answer, Answer]:
     def fresh() -> dict[str, Any]:
         return {**environ, "wsgi.input": io.BytesIO(body)}
 
-    lane = rolled_back(lambda: call(wsgi.application, fresh()))
+    lane = rolled_back(lambda: call(wsgi.lane, fresh()))
     django = rolled_back(lambda: call(wsgi.django_application, fresh()))
     return lane, django
 
@@ -187,7 +187,7 @@ class TestTheLaneAnswersAsDjangoDoes:
             post("/api/stamps/add", body, till, QUERY_STRING=f"token={till.key}"),
         ]:
             raw = environ["wsgi.input"].getvalue()
-            assert wsgi.application.take({**environ, "wsgi.input": io.BytesIO(raw)}) is None
+            assert wsgi.lane.take({**environ, "wsgi.input": io.BytesIO(raw)}) is None
             lane_answer, django_answer = both_ways(environ)
             assert_same_answer(lane_answer, django_answer)
 
@@ -205,7 +205,7 @@ class TestTheLaneIsTaken:
         def django_must_not_answer(environ: dict[str, Any], start_response: Any) -> Any:
             raise AssertionError(f"Django answered {environ['PATH_INFO']}")
 
-        monkeypatch.setattr(wsgi.application, "django_application", django_must_not_answer)
+        monkeypatch.setattr(wsgi.lane, "django_application", django_must_not_answer)
 
     def test_a_till_award_is_answered_by_the_lane(self, till: Tenant, shipped: None) -> None:
         body = {"user": till.member.email, "store": till.store.pk, "number_of_stamps": 2}

@@ -45,3 +45,67 @@ class TestTokenThrottle:
         answers = [tenant.post("/api/stamps/add", body).status_code for _ in range(5)]
 
         assert answers == [200] * 5
+
+
+class CallerOf:
+    """What the throttle reads of a request: its caller's key id."""
+
+    def __init__(self, token_id: int) -> None:
+        self.user = type("Caller", (), {"token_id": token_id})()
+
+
+def admitted_at_once(calls: int, threads: int = 8) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.throttling import TokenRateThrottle
+
+    with ThreadPoolExecutor(threads) as pool:
+        answers = pool.map(
+            lambda _: TokenRateThrottle().allow_request(CallerOf(7), None), range(calls)
+        )
+        return sum(answers)
+
+
+def redis_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+class TestTokenThrottleUnderConcurrency:
+    def test_calls_made_at_once_are_each_counted(self, settings):
+        settings.STAMPS_THROTTLE_RATE = "50/minute"
+
+        assert admitted_at_once(200) == 50
+
+    @pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+    def test_calls_made_at_once_are_each_counted_in_redis(self, settings):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": "redis://127.0.0.1:6379/15",
+                "KEY_PREFIX": f"throttle-test-{id(settings)}",
+            }
+        }
+        settings.STAMPS_THROTTLE_RATE = "50/minute"
+        cache.clear()
+
+        assert admitted_at_once(200) == 50
+
+    def test_a_cache_that_fails_lets_calls_through(self, tenant, settings, monkeypatch):
+        settings.STAMPS_THROTTLE_RATE = "1/minute"
+
+        def unreachable(*args, **kwargs):
+            raise ConnectionError("the cache server is down")
+
+        monkeypatch.setattr(cache, "incr", unreachable)
+        body = {"user": tenant.member.email, "store": tenant.store.pk, "number_of_stamps": 1}
+
+        answers = [tenant.post("/api/stamps/add", body).status_code for _ in range(3)]
+
+        assert answers == [200, 200, 200]
+        assert Award.objects.count() == 3

@@ -19,6 +19,7 @@ from core.answers import JSON_HEADERS, Answer
 from core.db import execute, function_row, violated_constraint
 from core.errors import DomainError
 from core.idempotency.models import KEY_UNIQUE, IdempotentResponse
+from core.metrics import IDEMPOTENCY_CONFLICTS, IDEMPOTENT_REPLAYS
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -80,6 +81,29 @@ def idempotent_call(
 ) -> Answer:
     """Applies `call` once per key and stores its answer, or its refusal (rendered by
     `refusal_answer`), with the change it made."""
+    try:
+        return idempotent_apply(
+            merchant=merchant,
+            key=key,
+            fingerprint=fingerprint,
+            now=now,
+            call=call,
+            refusal_answer=refusal_answer,
+        )
+    except IdempotencyKeyInUse:
+        IDEMPOTENCY_CONFLICTS.inc()
+        raise
+
+
+def idempotent_apply(
+    *,
+    merchant: Any,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    call: Callable[[], Answer],
+    refusal_answer: Callable[[DomainError], Answer],
+) -> Answer:
     with transaction.atomic():
         stored = key_claim(merchant_id=merchant.pk, key=key)
         if stored is not None:
@@ -141,6 +165,7 @@ REPLAYED_HEADERS = (*JSON_HEADERS, (REPLAY_HEADER, "true"))
 def replay(stored: StoredResponse, *, fingerprint: str) -> Answer:
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
+    IDEMPOTENT_REPLAYS.inc()
     return Answer(stored.status_code, stored.body, REPLAYED_HEADERS)
 
 
