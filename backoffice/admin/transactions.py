@@ -3,11 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from backoffice.admin.base import ScopedModelAdmin
 from transactions.models import Transaction
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(ScopedModelAdmin):
     list_display = [
         "invoice_number",
         "store",

@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from backoffice.admin.base import ScopedModelAdmin
 from redemptions.models import Redemption, Reward
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(ScopedModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "merchant", "stamps_to_redeem", "minimum_level", "stock", "is_active"]
     list_filter = ["merchant", "is_active"]
@@ -17,7 +18,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(admin.ModelAdmin):
+class RedemptionAdmin(ScopedModelAdmin):
     list_display = ["id", "membership", "reward", "store", "stamps_used", "status", "created_at"]
     list_filter = ["status", "reward__merchant"]
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from backoffice.admin.base import ScopedModelAdmin, ScopedTabularInline
 from core.errors import DomainError
 from loyalty import services
 from loyalty.ledger import Actor
@@ -28,7 +29,7 @@ from loyalty.models import (
 from loyalty.tokens import api_token_create, api_token_revoke
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ScopedTabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
@@ -40,7 +41,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class AppendOnlyAdmin(ScopedModelAdmin):
     """Ledger records are created by services and never edited or deleted."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -50,31 +51,31 @@ class AppendOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class LevelInline(admin.TabularInline):
+class LevelInline(ScopedTabularInline):
     model = Level
     extra = 0
 
 
-class StoreInline(admin.TabularInline):
+class StoreInline(ScopedTabularInline):
     model = Store
     extra = 0
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(ScopedModelAdmin):
     list_display = ["name", "stamps_validity_days", "max_stamps_per_award", "created_at"]
     search_fields = ["name"]
     inlines = [LevelInline, StoreInline]
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ScopedModelAdmin):
     list_display = ["name", "display_name", "merchant", "is_active"]
     list_filter = ["merchant", "is_active"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ScopedModelAdmin):
     list_display = ["name", "merchant", "key_prefix", "created_at", "revoked_at"]
     list_filter = ["merchant"]
     fields = ["merchant", "name", "key_prefix", "created_at", "revoked_at"]
@@ -151,7 +152,7 @@ PROFILE_FIELDS = [
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
