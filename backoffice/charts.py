@@ -15,14 +15,13 @@ def bar_chart(title: str, values: dict[date, int], colour: str = "#417690") -> S
     slot = WIDTH / max(len(days), 1)
     bars = format_html_join(
         "",
-        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
-        "<title>{}: {}</title></rect>",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>',
         (
             (
-                index * slot + 1,
-                HEIGHT - AXIS - (HEIGHT - AXIS - 4) * value / peak,
-                max(slot - 2, 1),
-                (HEIGHT - AXIS - 4) * value / peak,
+                f"{index * slot + 1:.1f}",
+                f"{HEIGHT - AXIS - (HEIGHT - AXIS - 4) * value / peak:.1f}",
+                f"{max(slot - 2, 1):.1f}",
+                f"{(HEIGHT - AXIS - 4) * value / peak:.1f}",
                 colour,
                 day.isoformat(),
                 value,

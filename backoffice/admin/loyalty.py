@@ -28,6 +28,9 @@ from loyalty.models import (
 )
 from loyalty.tokens import api_token_create, api_token_revoke
 
+# A member's lots, spends and level changes are looked up by the member's identities.
+MEMBER_SEARCH = ["membership__email", "membership__member_id", "membership__name"]
+
 
 class ReadOnlyInline(ScopedTabularInline):
     extra = 0
@@ -70,8 +73,10 @@ class MerchantAdmin(ScopedModelAdmin):
 
 @admin.register(Store)
 class StoreAdmin(ScopedModelAdmin):
-    list_display = ["name", "display_name", "merchant", "is_active"]
+    list_display = ["id", "name", "display_name", "merchant", "is_active"]
+    list_display_links = ["id", "name"]
     list_filter = ["merchant", "is_active"]
+    search_fields = ["name", "display_name"]
 
 
 @admin.register(ApiToken)
@@ -156,6 +161,7 @@ class MembershipAdmin(ScopedModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
+    ordering = ["-pk"]  # newest first; autocomplete pages need an order
     readonly_fields = [
         "level",
         "stamps",
@@ -224,6 +230,7 @@ class ServiceAddAdmin(AppendOnlyAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.pk = form.created.id
+        obj.refresh_from_db()  # the row the service wrote: the confirmation names its stamps
 
 
 class AwardAddForm(ServiceAddForm):
@@ -289,8 +296,9 @@ class AwardAdmin(ServiceAddAdmin):
         "status",
         "created_at",
     ]
-    list_filter = ["status", "store__merchant"]
-    raw_id_fields = ["membership"]
+    list_filter = ["status", "store", "expiration_date", "store__merchant"]
+    search_fields = MEMBER_SEARCH
+    autocomplete_fields = ["membership"]
     actions = ["cancel_awards"]
 
     def get_inlines(self, request: HttpRequest, obj: Award | None) -> list[type[EntryInline]]:
@@ -318,8 +326,9 @@ class StampsDeductionAdmin(ServiceAddAdmin):
 
     form = DeductionAddForm
     list_display = ["id", "membership", "stamps", "purpose", "status", "created_at"]
-    list_filter = ["purpose", "status"]
-    raw_id_fields = ["membership"]
+    list_filter = ["purpose", "status", "created_at"]
+    search_fields = MEMBER_SEARCH
+    autocomplete_fields = ["membership"]
 
 
 @admin.register(LedgerEntry)
@@ -334,7 +343,8 @@ class LedgerEntryAdmin(AppendOnlyAdmin):
 @admin.register(LevelChange)
 class LevelChangeAdmin(AppendOnlyAdmin):
     list_display = ["id", "membership", "kind", "from_level", "to_level", "award", "created_at"]
-    list_filter = ["kind", "to_level__merchant"]
+    list_filter = ["kind", "to_level", "to_level__merchant"]
+    search_fields = MEMBER_SEARCH
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

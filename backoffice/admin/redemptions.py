@@ -11,8 +11,17 @@ from redemptions.models import Redemption, Reward
 @admin.register(Reward)
 class RewardAdmin(ScopedModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "merchant", "stamps_to_redeem", "minimum_level", "stock", "is_active"]
+    list_display = [
+        "id",
+        "name",
+        "merchant",
+        "stamps_to_redeem",
+        "minimum_level",
+        "stock",
+        "is_active",
+    ]
     list_filter = ["merchant", "is_active"]
+    list_display_links = ["id", "name"]
     search_fields = ["name", "code"]
     filter_horizontal = ["stores"]
 
@@ -20,7 +29,8 @@ class RewardAdmin(ScopedModelAdmin):
 @admin.register(Redemption)
 class RedemptionAdmin(ScopedModelAdmin):
     list_display = ["id", "membership", "reward", "store", "stamps_used", "status", "created_at"]
-    list_filter = ["status", "reward__merchant"]
+    list_filter = ["status", "reward", "store", "reward__merchant"]
+    search_fields = ["membership__email", "membership__member_id", "reward__name"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -19,7 +19,7 @@ class TransactionAdmin(ScopedModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "store"]
-    search_fields = ["invoice_number"]
+    search_fields = ["invoice_number", "membership__email", "membership__member_id"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
