@@ -522,6 +522,8 @@ NO_INLINE_ROWS = {
     "entries-INITIAL_FORMS": 0,
     "level_changes-TOTAL_FORMS": 0,
     "level_changes-INITIAL_FORMS": 0,
+    "deductions-TOTAL_FORMS": 0,
+    "deductions-INITIAL_FORMS": 0,
 }
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from backoffice.admin.base import ScopedModelAdmin, ScopedTabularInline
+from backoffice.admin.member_pages import MemberActionsAdmin
 from core.errors import DomainError
 from loyalty import services
 from loyalty.ledger import Actor
@@ -112,6 +113,9 @@ class AwardInline(ReadOnlyInline):
         "expiration_date",
         "status",
         "created_at",
+        "notes",
+        "created_by_staff",
+        "created_by_token",
     ]
     readonly_fields = fields
 
@@ -122,6 +126,13 @@ class AwardInline(ReadOnlyInline):
 class EntryInline(ReadOnlyInline):
     model = LedgerEntry
     fields = ["created_at", "kind", "delta", "award", "deduction"]
+    readonly_fields = fields
+    ordering = ["-id"]
+
+
+class DeductionInline(ReadOnlyInline):
+    model = StampsDeduction
+    fields = ["id", "stamps", "purpose", "status", "notes", "created_at", "created_by_staff"]
     readonly_fields = fields
     ordering = ["-id"]
 
@@ -157,7 +168,7 @@ PROFILE_FIELDS = [
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedModelAdmin):
+class MembershipAdmin(MemberActionsAdmin, ScopedModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
@@ -171,7 +182,7 @@ class MembershipAdmin(ScopedModelAdmin):
         "created_at",
     ]
     # The entries are on each lot's page: the ledger has no index by member.
-    inlines = [AwardInline, LevelChangeInline]
+    inlines = [AwardInline, DeductionInline, LevelChangeInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
