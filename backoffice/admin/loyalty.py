@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from backoffice.admin.base import ScopedModelAdmin, ScopedTabularInline
+from backoffice.admin.member_files import MemberFilesAdmin
 from backoffice.admin.member_pages import MemberActionsAdmin
 from core.errors import DomainError
 from loyalty import services
@@ -168,7 +169,7 @@ PROFILE_FIELDS = [
 
 
 @admin.register(Membership)
-class MembershipAdmin(MemberActionsAdmin, ScopedModelAdmin):
+class MembershipAdmin(MemberFilesAdmin, MemberActionsAdmin, ScopedModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
