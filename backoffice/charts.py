@@ -5,7 +5,7 @@ from datetime import date
 from django.utils.html import escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT, AXIS = 640, 150, 22
+WIDTH, HEIGHT, AXIS, TOP = 640, 150, 22, 16
 
 
 def bar_chart(title: str, values: dict[date, int], colour: str = "#417690") -> SafeString:
@@ -19,9 +19,9 @@ def bar_chart(title: str, values: dict[date, int], colour: str = "#417690") -> S
         (
             (
                 f"{index * slot + 1:.1f}",
-                f"{HEIGHT - AXIS - (HEIGHT - AXIS - 4) * value / peak:.1f}",
+                f"{HEIGHT - AXIS - (HEIGHT - AXIS - TOP) * value / peak:.1f}",
                 f"{max(slot - 2, 1):.1f}",
-                f"{(HEIGHT - AXIS - 4) * value / peak:.1f}",
+                f"{(HEIGHT - AXIS - TOP) * value / peak:.1f}",
                 colour,
                 day.isoformat(),
                 value,

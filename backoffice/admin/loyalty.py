@@ -119,6 +119,7 @@ class AwardInline(ReadOnlyInline):
         "created_by_token",
     ]
     readonly_fields = fields
+    ordering = ["-id"]  # newest first
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Award]:
         return super().get_queryset(request).filter(EVERY_LOT)  # the member's, by index
