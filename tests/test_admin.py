@@ -420,7 +420,7 @@ class TestAwardAdmin:
 
         back_office.post(
             admin_url(Award, "changelist"),
-            {"action": "cancel_awards", "_selected_action": [canceled.pk]},
+            {"action": "cancel_awards", "_selected_action": [canceled.pk], "reason": "till error"},
         )
 
         assert Award.objects.get(pk=canceled.pk).status == AwardStatus.CANCELED
@@ -438,7 +438,7 @@ class TestAwardAdmin:
 
         response = back_office.post(
             admin_url(Award, "changelist"),
-            {"action": "cancel_awards", "_selected_action": [award.pk]},
+            {"action": "cancel_awards", "_selected_action": [award.pk], "reason": "till error"},
             follow=True,
         )
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from backoffice.admin.base import ScopedModelAdmin, ScopedTabularInline
+from backoffice.admin.cancels import CancelActions
 from backoffice.admin.member_files import MemberFilesAdmin
 from backoffice.admin.member_pages import MemberActionsAdmin
 from core.errors import DomainError
@@ -295,7 +296,7 @@ class DeductionAddForm(ServiceAddForm):
 
 
 @admin.register(Award)
-class AwardAdmin(ServiceAddAdmin):
+class AwardAdmin(CancelActions, ServiceAddAdmin):
     """Adding an award here calls the same service as POST /api/stamps/add."""
 
     form = AwardAddForm
@@ -317,20 +318,21 @@ class AwardAdmin(ServiceAddAdmin):
     def get_inlines(self, request: HttpRequest, obj: Award | None) -> list[type[EntryInline]]:
         return [EntryInline] if obj else []  # an award is added by its service, entries and all
 
-    @admin.action(description="Cancel selected awards")
-    def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> None:
-        for award in queryset.select_related("membership__merchant"):
-            try:
-                services.award_cancel(
-                    merchant=award.membership.merchant,
-                    user=None,
-                    award_id=award.pk,
-                    now=timezone.now(),
-                    actor=Actor(staff_id=request.user.pk),
-                    membership_id=award.membership_id,
-                )
-            except DomainError as error:
-                report_refusal(request, error)
+    @admin.action(description="Cancel selected awards", permissions=["adjust"])
+    def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> Any:
+        def cancel(award: Award, reason: str, actor: Actor) -> Any:
+            return services.award_cancel(
+                merchant=award.membership.merchant,
+                user=None,
+                award_id=award.pk,
+                now=timezone.now(),
+                actor=actor,
+                membership_id=award.membership_id,
+                reason=reason,
+            )
+
+        rows = queryset.select_related("membership__merchant")
+        return self.cancel_with_reason(request, rows, "cancel_awards", cancel)
 
 
 @admin.register(StampsDeduction)

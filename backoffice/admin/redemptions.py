@@ -2,10 +2,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from backoffice.admin.base import ScopedModelAdmin
+from backoffice.admin.cancels import CancelActions
+from loyalty.ledger import Actor
 from redemptions.models import Redemption, Reward
+from redemptions.services import redemption_cancel
 
 
 @admin.register(Reward)
@@ -27,13 +32,29 @@ class RewardAdmin(ScopedModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ScopedModelAdmin):
+class RedemptionAdmin(CancelActions, ScopedModelAdmin):
     list_display = ["id", "membership", "reward", "store", "stamps_used", "status", "created_at"]
     list_filter = ["status", "reward", "store", "reward__merchant"]
     search_fields = ["membership__email", "membership__member_id", "reward__name"]
 
+    actions = ["cancel_redemptions"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Cancel selected redemptions", permissions=["adjust"])
+    def cancel_redemptions(self, request: HttpRequest, queryset: QuerySet[Redemption]) -> Any:
+        def cancel(redemption: Redemption, reason: str, actor: Actor) -> Any:
+            return redemption_cancel(
+                merchant=redemption.membership.merchant,
+                redemption_id=redemption.pk,
+                now=timezone.now(),
+                actor=actor,
+                reason=reason,
+            )
+
+        rows = queryset.select_related("membership__merchant")
+        return self.cancel_with_reason(request, rows, "cancel_redemptions", cancel)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
