@@ -156,7 +156,7 @@ def bulk_members_ensure(merchant: Merchant, level: Level, *, total: int) -> None
     """Benchmark-sized member lists, made in batches without per-row services (no stamps)."""
     existing = Membership.objects.filter(merchant=merchant).count()
     for start in range(existing, total, BULK_BATCH):
-        Membership.objects.bulk_create(
+        batch = (
             Membership(
                 merchant=merchant,
                 level=level,
@@ -166,6 +166,8 @@ def bulk_members_ensure(merchant: Merchant, level: Level, *, total: int) -> None
             )
             for n in range(start, min(start + BULK_BATCH, total))
         )
+        # A statement holds at most 65,535 parameters: a thousand members' columns fit.
+        Membership.objects.bulk_create(batch, batch_size=1000)
 
 
 def admin_user_ensure() -> str:
