@@ -117,7 +117,11 @@ def members_import(
     dry_run: bool = False,
 ) -> ImportReport:
     report = ImportReport()
-    rows = rows_checked(merchant, lines, now, report)
+    try:
+        rows = rows_checked(merchant, lines, now, report)
+    except csv.Error as error:  # e.g. a field larger than the csv module reads
+        report.errors.append(f"The file is not readable as CSV: {error}")
+        return report
     store = opening_store(merchant)
     if store is None and any(row.data.get("stamps") for row in rows):
         report.errors.append("No active store to award opening stamps at: add a store first.")
@@ -149,7 +153,7 @@ def opening_store(merchant: Merchant) -> Store | None:
 def rows_checked(
     merchant: Merchant, lines: Iterable[str], now: datetime, report: ImportReport
 ) -> list[Row]:
-    reader = csv.DictReader(lines)
+    reader = csv.DictReader(lines, strict=True)
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = [name for name in header if name not in COLUMNS]
     if unknown or not {"email", "member_id"} & set(header):
@@ -165,6 +169,12 @@ def rows_checked(
         for pair in Level.objects.filter(merchant=merchant).values_list("name", "number")
         for v in pair
     }
+    return rows_read(reader, merchant, today, levels, report)
+
+
+def rows_read(
+    reader: csv.DictReader, merchant: Merchant, today: date, levels: set[str], report: ImportReport
+) -> list[Row]:
     rows, seen = [], {}
     for record in reader:
         line = reader.line_num

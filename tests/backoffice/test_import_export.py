@@ -278,4 +278,34 @@ class TestExport:
         body = b"".join(mine.streaming_content).decode()
         assert [r["email"] for r in parse(body)] == [shop.member.email]
         assert theirs.status_code == 400
-        assert "zzb" not in theirs.content.decode().lower()
+        assert other.merchant.name not in theirs.content.decode()
+
+
+class TestMalformedFiles:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "email\n" + "x" * 200_000 + "@example.com\n",  # past the csv module's field limit
+            HEADER + "a@example.com,C\x00,,,,,,,\n",
+            HEADER + 'a@example.com,"unclosed,,,,,,,\n',
+            HEADER + "a@example.com,,,,,,,,,,,,\n",
+        ],
+        ids=["empty", "huge-field", "nul", "unclosed-quote", "too-many-values"],
+    )
+    def test_is_refused_with_a_reason_and_writes_nothing(self, tmp_path, merchant, text):
+        before = state(merchant)
+        err = io.StringIO()
+
+        with pytest.raises(CommandError, match="nothing was imported"):
+            call_command(
+                "import_members",
+                str(write(tmp_path, text)),
+                "--merchant",
+                str(merchant.pk),
+                stdout=io.StringIO(),
+                stderr=err,
+            )
+
+        assert err.getvalue().strip()
+        assert state(merchant) == before

@@ -17,7 +17,9 @@ from backoffice.scoping import MERCHANT_PATHS
 from tests.backoffice.helpers import populate_merchant, staff_client
 
 pytestmark = pytest.mark.django_db
-MARKER = "ZZB"  # in every name of merchant B's rows
+# In every name of merchant B's rows; long enough that no random token on a page (a CSRF
+# token is 64 letters and digits) holds it by chance, as a short one sometimes did.
+MARKER = "ZzbMarker"
 OPERATOR_ONLY = {get_user_model(), Group}  # users and groups: no merchant; staff have no rights
 
 
