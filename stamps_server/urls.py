@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -12,10 +12,27 @@ def api_path_not_served(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
+LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Stamps-compatible loyalty server</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style>
+</head><body><h1>Stamps-compatible loyalty server</h1>
+<p>A loyalty backend: tills award, deduct and redeem customers' stamps over its API; each
+merchant's staff run their programme from the back office.</p>
+<ul><li><a href="/admin/">Back office</a> (staff login)</li>
+<li><a href="/api/docs/">API documentation</a> (needs https unless the server allows http)</li>
+</ul></body></html>"""
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """What `/` and the admin's "View site" show: what this is and where to go."""
+    return HttpResponse(LANDING)
+
+
 # The schema and the docs need no API key (SPECTACULAR_SETTINGS). They sit under /api/, so with
 # STAMPS_REQUIRE_HTTPS on they are refused over plain http like every API path: the docs' "Try it
 # out" sends a real key, which must not cross the network in clear; behind TLS they are served.
 urlpatterns = [
+    path("", landing, name="landing"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
@@ -15,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backoffice.models import Role
+from backoffice.staff import staff_create
 from core.idempotency.models import IdempotentResponse
 from loyalty.checks import ledger_mismatches
 from loyalty.ledger import SYSTEM
@@ -50,9 +53,9 @@ KEY_MESSAGE = re.compile(r"New API key \(shown only this once\): ([0-9a-f]{40})"
 
 @pytest.fixture
 def back_office() -> Client:
-    get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    user = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
     client = Client()
-    assert client.login(username="root", password=PASSWORD)
+    client.force_login(user)
     client.raise_request_exception = False  # a server error is asserted on, not raised
     return client
 
@@ -93,6 +96,7 @@ def populate() -> None:
     )
     api_token_create(merchant=merchant, name="till")
     Group.objects.create(name="cashiers")
+    staff_create(merchant=merchant, username="clerk", password=PASSWORD, role=Role.CASHIER)
     IdempotentResponse.objects.create(
         merchant=merchant,
         key="k",
@@ -122,7 +126,14 @@ def ledger_state(member) -> tuple:
     )
 
 
-REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+REGISTERED = sorted(
+    (
+        (model, admin.site.get_model_admin(model))
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+    ),
+    key=lambda item: item[0]._meta.label,
+)
 every_model = pytest.mark.parametrize(
     ("model", "model_admin"), REGISTERED, ids=[model._meta.label for model, _ in REGISTERED]
 )
@@ -409,7 +420,7 @@ class TestAwardAdmin:
 
         back_office.post(
             admin_url(Award, "changelist"),
-            {"action": "cancel_awards", "_selected_action": [canceled.pk]},
+            {"action": "cancel_awards", "_selected_action": [canceled.pk], "reason": "till error"},
         )
 
         assert Award.objects.get(pk=canceled.pk).status == AwardStatus.CANCELED
@@ -427,7 +438,7 @@ class TestAwardAdmin:
 
         response = back_office.post(
             admin_url(Award, "changelist"),
-            {"action": "cancel_awards", "_selected_action": [award.pk]},
+            {"action": "cancel_awards", "_selected_action": [award.pk], "reason": "till error"},
             follow=True,
         )
 
@@ -511,6 +522,8 @@ NO_INLINE_ROWS = {
     "entries-INITIAL_FORMS": 0,
     "level_changes-TOTAL_FORMS": 0,
     "level_changes-INITIAL_FORMS": 0,
+    "deductions-TOTAL_FORMS": 0,
+    "deductions-INITIAL_FORMS": 0,
 }
 
 

@@ -12,6 +12,7 @@ PACKAGES = [
     "redemptions",
     "transactions",
     "activities",
+    "backoffice",
     "demo",
     "stamps_server",
 ]
@@ -22,8 +23,17 @@ ALLOWED = {
     "redemptions": {"core", "loyalty"},
     "transactions": {"core", "loyalty", "redemptions"},
     "activities": {"core", "loyalty", "redemptions", "transactions"},
-    "demo": {"core", "loyalty", "redemptions", "transactions"},
-    "stamps_server": {"core", "loyalty", "redemptions", "transactions", "activities", "demo"},
+    "backoffice": {"core", "loyalty", "redemptions", "transactions"},
+    "demo": {"core", "loyalty", "redemptions", "transactions", "backoffice"},
+    "stamps_server": {
+        "core",
+        "loyalty",
+        "redemptions",
+        "transactions",
+        "activities",
+        "backoffice",
+        "demo",
+    },
 }
 
 

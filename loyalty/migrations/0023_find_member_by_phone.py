@@ -17,7 +17,7 @@ def install(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("loyalty", "0021_member_profile_consents_store_display_name"),
+        ("loyalty", "0022_ledger_entries_brin_by_time"),
     ]
 
     operations = [

@@ -27,6 +27,7 @@ from loyalty.models import (
     Store,
 )
 from loyalty.notifications import MAX_ATTEMPTS, outbox_purge
+from loyalty.tokens import api_token_authenticate
 from redemptions.models import Reward
 from tests.factories import MembershipFactory, award_stamps
 
@@ -69,7 +70,7 @@ class TestSeedDemo:
     def test_prints_json_in_the_documented_shape(self):
         data = seed_json()
 
-        assert set(data) == {"merchant_id", "store_ids", "token", "members", "rewards"}
+        assert set(data) == {"merchant_id", "store_ids", "token", "members", "rewards", "staff"}
         merchant = Merchant.objects.get(pk=data["merchant_id"])
         assert sorted(data["store_ids"]) == sorted(
             Store.objects.filter(merchant=merchant).values_list("pk", flat=True)
@@ -110,8 +111,9 @@ class TestSeedDemo:
 
         second = seed_json()
 
-        assert {key: value for key, value in second.items() if key != "token"} == {
-            key: value for key, value in first.items() if key != "token"
+        fresh = {"token", "staff"}  # a new key and new staff passwords each run
+        assert {key: value for key, value in second.items() if key not in fresh} == {
+            key: value for key, value in first.items() if key not in fresh
         }
         assert second["token"] != first["token"]
 
@@ -135,9 +137,8 @@ class TestSeedDemo:
         assert len({m["email"] for m in data["members"]}) == 5
 
     def test_every_run_prints_a_token_that_works_against_the_api(self):
-        runs = [seed_json(), seed_json()]
-
-        for data in runs:
+        for _ in range(2):
+            data = seed_json()
             member = data["members"][0]
             response = till(data["token"]).post(
                 "/api/stamps/add",
@@ -146,7 +147,7 @@ class TestSeedDemo:
             )
             assert response.status_code == 200
             assert response.json()["customer"]["id"] == member["id"]
-        assert ApiToken.objects.filter(merchant_id=runs[0]["merchant_id"]).count() == 2
+        assert ApiToken.objects.filter(merchant_id=data["merchant_id"]).count() == 2
 
     def test_the_printed_token_reaches_only_its_own_merchant(self):
         demo = seed_json()
@@ -174,13 +175,23 @@ class TestSeedDemo:
         )
         assert response.status_code == 200
 
-    def test_creates_an_admin_user_once_and_prints_its_password_only_then(self):
+    def test_every_run_prints_an_admin_login_that_works(self):
         first, _ = run("seed_demo")
         second, _ = run("seed_demo")
 
-        password = re.search(r"user admin, password (\S+)", first).group(1)
-        assert get_user_model().objects.get(username="admin").check_password(password)
-        assert "password" not in second
+        old = re.search(r"user admin, password (\S+)", first).group(1)
+        new = re.search(r"user admin, password (\S+)", second).group(1)
+        admin = get_user_model().objects.get(username="admin")
+        assert admin.check_password(new)
+        assert not admin.check_password(old)
+
+    def test_every_run_leaves_one_live_demo_key(self):
+        first = seed_json()["token"]
+        second = seed_json()["token"]
+
+        assert ApiToken.objects.filter(name="seed_demo", revoked_at__isnull=True).count() == 1
+        assert api_token_authenticate(key=first) is None
+        assert api_token_authenticate(key=second) is not None
 
 
 class TestCheckLedger:

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             return
         self.print_summary(data, admin_user_ensure(), base_url)
 
-    def print_summary(self, data: DemoData, admin_password: str | None, base_url: str) -> None:
+    def print_summary(self, data: DemoData, admin_password: str, base_url: str) -> None:
         first = data.members[0]
         out = self.stdout.write
         out(
@@ -37,8 +37,9 @@ class Command(BaseCommand):
             out(f"  member {member['id']}: {member['email']} / {member['member_id']}")
         for reward in data.rewards:
             out(f"  reward {reward.pk}: {reward.name} ({reward.stamps_to_redeem} stamps)")
-        if admin_password:
-            out(f"Admin: {base_url}/admin/ user admin, password {admin_password}")
+        out(f"Admin: {base_url}/admin/ user admin, password {admin_password}")
+        for login in data.staff:
+            out(f"  {login['role']}: user {login['username']}, password {login['password']}")
         body = {"user": first["email"], "store": data.stores[0].pk, "number_of_stamps": 10}
         out("Try it:")
         out(

@@ -9,6 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from backoffice.admin.base import ScopedModelAdmin, ScopedTabularInline
+from backoffice.admin.cancels import CancelActions
+from backoffice.admin.member_files import MemberFilesAdmin
+from backoffice.admin.member_pages import MemberActionsAdmin
 from core.errors import DomainError
 from loyalty import services
 from loyalty.ledger import Actor
@@ -27,8 +31,11 @@ from loyalty.models import (
 )
 from loyalty.tokens import api_token_create, api_token_revoke
 
+# A member's lots, spends and level changes are looked up by the member's identities.
+MEMBER_SEARCH = ["membership__email", "membership__member_id", "membership__name"]
 
-class ReadOnlyInline(admin.TabularInline):
+
+class ReadOnlyInline(ScopedTabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
@@ -40,7 +47,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class AppendOnlyAdmin(ScopedModelAdmin):
     """Ledger records are created by services and never edited or deleted."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -50,31 +57,33 @@ class AppendOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class LevelInline(admin.TabularInline):
+class LevelInline(ScopedTabularInline):
     model = Level
     extra = 0
 
 
-class StoreInline(admin.TabularInline):
+class StoreInline(ScopedTabularInline):
     model = Store
     extra = 0
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(ScopedModelAdmin):
     list_display = ["name", "stamps_validity_days", "max_stamps_per_award", "created_at"]
     search_fields = ["name"]
     inlines = [LevelInline, StoreInline]
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_name", "merchant", "is_active"]
+class StoreAdmin(ScopedModelAdmin):
+    list_display = ["id", "name", "display_name", "merchant", "is_active"]
+    list_display_links = ["id", "name"]
     list_filter = ["merchant", "is_active"]
+    search_fields = ["name", "display_name"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ScopedModelAdmin):
     list_display = ["name", "merchant", "key_prefix", "created_at", "revoked_at"]
     list_filter = ["merchant"]
     fields = ["merchant", "name", "key_prefix", "created_at", "revoked_at"]
@@ -106,8 +115,12 @@ class AwardInline(ReadOnlyInline):
         "expiration_date",
         "status",
         "created_at",
+        "notes",
+        "created_by_staff",
+        "created_by_token",
     ]
     readonly_fields = fields
+    ordering = ["-id"]  # newest first
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Award]:
         return super().get_queryset(request).filter(EVERY_LOT)  # the member's, by index
@@ -116,6 +129,13 @@ class AwardInline(ReadOnlyInline):
 class EntryInline(ReadOnlyInline):
     model = LedgerEntry
     fields = ["created_at", "kind", "delta", "award", "deduction"]
+    readonly_fields = fields
+    ordering = ["-id"]
+
+
+class DeductionInline(ReadOnlyInline):
+    model = StampsDeduction
+    fields = ["id", "stamps", "purpose", "status", "notes", "created_at", "created_by_staff"]
     readonly_fields = fields
     ordering = ["-id"]
 
@@ -151,10 +171,11 @@ PROFILE_FIELDS = [
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(MemberFilesAdmin, MemberActionsAdmin, ScopedModelAdmin):
     list_display = ["__str__", "merchant", "name", "level", "stamps", "is_blocked"]
     list_filter = ["merchant", "level", "is_blocked"]
     search_fields = ["email", "member_id", "name", "phone"]
+    ordering = ["-pk"]  # newest first; autocomplete pages need an order
     readonly_fields = [
         "level",
         "stamps",
@@ -164,7 +185,7 @@ class MembershipAdmin(admin.ModelAdmin):
         "created_at",
     ]
     # The entries are on each lot's page: the ledger has no index by member.
-    inlines = [AwardInline, LevelChangeInline]
+    inlines = [AwardInline, DeductionInline, LevelChangeInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -223,6 +244,7 @@ class ServiceAddAdmin(AppendOnlyAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.pk = form.created.id
+        obj.refresh_from_db()  # the row the service wrote: the confirmation names its stamps
 
 
 class AwardAddForm(ServiceAddForm):
@@ -274,7 +296,7 @@ class DeductionAddForm(ServiceAddForm):
 
 
 @admin.register(Award)
-class AwardAdmin(ServiceAddAdmin):
+class AwardAdmin(CancelActions, ServiceAddAdmin):
     """Adding an award here calls the same service as POST /api/stamps/add."""
 
     form = AwardAddForm
@@ -288,27 +310,29 @@ class AwardAdmin(ServiceAddAdmin):
         "status",
         "created_at",
     ]
-    list_filter = ["status", "store__merchant"]
-    raw_id_fields = ["membership"]
+    list_filter = ["status", "store", "expiration_date", "store__merchant"]
+    search_fields = MEMBER_SEARCH
+    autocomplete_fields = ["membership"]
     actions = ["cancel_awards"]
 
     def get_inlines(self, request: HttpRequest, obj: Award | None) -> list[type[EntryInline]]:
         return [EntryInline] if obj else []  # an award is added by its service, entries and all
 
-    @admin.action(description="Cancel selected awards")
-    def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> None:
-        for award in queryset.select_related("membership__merchant"):
-            try:
-                services.award_cancel(
-                    merchant=award.membership.merchant,
-                    user=None,
-                    award_id=award.pk,
-                    now=timezone.now(),
-                    actor=Actor(staff_id=request.user.pk),
-                    membership_id=award.membership_id,
-                )
-            except DomainError as error:
-                report_refusal(request, error)
+    @admin.action(description="Cancel selected awards", permissions=["adjust"])
+    def cancel_awards(self, request: HttpRequest, queryset: QuerySet[Award]) -> Any:
+        def cancel(award: Award, reason: str, actor: Actor) -> Any:
+            return services.award_cancel(
+                merchant=award.membership.merchant,
+                user=None,
+                award_id=award.pk,
+                now=timezone.now(),
+                actor=actor,
+                membership_id=award.membership_id,
+                reason=reason,
+            )
+
+        rows = queryset.select_related("membership__merchant")
+        return self.cancel_with_reason(request, rows, "cancel_awards", cancel)
 
 
 @admin.register(StampsDeduction)
@@ -317,8 +341,9 @@ class StampsDeductionAdmin(ServiceAddAdmin):
 
     form = DeductionAddForm
     list_display = ["id", "membership", "stamps", "purpose", "status", "created_at"]
-    list_filter = ["purpose", "status"]
-    raw_id_fields = ["membership"]
+    list_filter = ["purpose", "status", "created_at"]
+    search_fields = MEMBER_SEARCH
+    autocomplete_fields = ["membership"]
 
 
 @admin.register(LedgerEntry)
@@ -333,7 +358,8 @@ class LedgerEntryAdmin(AppendOnlyAdmin):
 @admin.register(LevelChange)
 class LevelChangeAdmin(AppendOnlyAdmin):
     list_display = ["id", "membership", "kind", "from_level", "to_level", "award", "created_at"]
-    list_filter = ["kind", "to_level__merchant"]
+    list_filter = ["kind", "to_level", "to_level__merchant"]
+    search_fields = MEMBER_SEARCH
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,11 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from backoffice.admin.base import ScopedModelAdmin
 from core.idempotency.models import IdempotentResponse
 
 
 @admin.register(IdempotentResponse)
-class IdempotentResponseAdmin(admin.ModelAdmin):
+class IdempotentResponseAdmin(ScopedModelAdmin):
     list_display = ["key", "merchant", "status_code", "created_at"]
     list_filter = ["merchant"]
     search_fields = ["key"]

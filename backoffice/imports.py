@@ -1,0 +1,277 @@
+"""Members from a CSV file: every row is checked first; a file with any error writes nothing;
+a clean file is applied whole, in one transaction. A new member's opening stamps are awarded
+through the ledger (ordinary lots); a member already known is updated, never credited again."""
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.db import transaction
+
+from core.errors import DomainError
+from loyalty import services
+from loyalty.ledger import Actor, merchant_date
+from loyalty.models import Gender, Level, Membership, Merchant, RegistrationMethod, Store
+
+COLUMNS = [
+    "email",
+    "member_id",
+    "name",
+    "phone",
+    "birthday",
+    "gender",
+    "stamps",
+    "expiration_date",
+    "level",
+]
+GENDERS = {"1": Gender.MALE, "2": Gender.FEMALE, "male": Gender.MALE, "female": Gender.FEMALE}
+GENDERS |= {"m": Gender.MALE, "f": Gender.FEMALE}
+OPENING_NOTES = "opening balance (import)"
+PROFILE = ["name", "phone", "birthday", "gender"]
+
+
+class RowForm(forms.Form):
+    email = forms.EmailField(required=False)
+    member_id = forms.CharField(required=False, max_length=64)
+    name = forms.CharField(required=False, max_length=120)
+    phone = forms.CharField(required=False, max_length=32)
+    birthday = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    gender = forms.CharField(required=False)
+    stamps = forms.IntegerField(required=False, min_value=0, max_value=10**9)
+    expiration_date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    level = forms.CharField(required=False)
+
+    def __init__(self, data: dict[str, Any], *, today: date, levels: set[str]) -> None:
+        super().__init__(data)
+        self.today, self.levels = today, levels
+
+    def clean_email(self) -> str | None:
+        return self.cleaned_data["email"].lower() or None
+
+    def clean_member_id(self) -> str | None:
+        return self.cleaned_data["member_id"] or None
+
+    def clean_gender(self) -> int | None:
+        value = self.cleaned_data["gender"].strip().lower()
+        if value and value not in GENDERS:
+            raise forms.ValidationError("Use male, female, m, f, 1 or 2.")
+        return GENDERS.get(value)
+
+    def clean_expiration_date(self) -> date | None:
+        value = self.cleaned_data["expiration_date"]
+        if value and value < self.today:
+            raise forms.ValidationError("The date has passed.")
+        return value
+
+    def clean_level(self) -> str:
+        value = self.cleaned_data["level"].strip()
+        if value and value.lower() not in self.levels:
+            raise forms.ValidationError("Not one of the merchant's levels (name or number).")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not data.get("email") and not data.get("member_id"):
+            raise forms.ValidationError("Give an email or a member_id.")
+        return data
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    stamps: int = 0
+    errors: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    def summary(self) -> str:
+        verb = "Imported" if self.applied else "Checked (nothing written)"
+        return (
+            f"{verb}: {self.rows} rows; {self.created} new members with {self.stamps} opening "
+            f"stamps, {self.updated} members updated."
+        )
+
+
+class ImportRefused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+
+
+@dataclass
+class Row:
+    line: int
+    data: dict[str, Any]
+    existing: Membership | None = None
+
+
+def members_import(
+    *,
+    merchant: Merchant,
+    lines: Iterable[str],
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportReport:
+    report = ImportReport()
+    try:
+        rows = rows_checked(merchant, lines, now, report)
+    except csv.Error as error:  # e.g. a field larger than the csv module reads
+        report.errors.append(f"The file is not readable as CSV: {error}")
+        return report
+    store = opening_store(merchant)
+    if store is None and any(row.data.get("stamps") for row in rows):
+        report.errors.append("No active store to award opening stamps at: add a store first.")
+    if report.errors:
+        return report
+    for row in rows:
+        if row.existing:
+            report.updated += 1
+        else:
+            report.created += 1
+            report.stamps += row.data.get("stamps") or 0
+    if dry_run:
+        return report
+    try:
+        with transaction.atomic():
+            for row in rows:
+                row_apply(merchant, row, store, actor, now)
+    except ImportRefused as refused:
+        report.errors.append(str(refused))
+        return report
+    report.applied = True
+    return report
+
+
+def opening_store(merchant: Merchant) -> Store | None:
+    return Store.objects.filter(merchant=merchant, is_active=True).order_by("pk").first()
+
+
+def rows_checked(
+    merchant: Merchant, lines: Iterable[str], now: datetime, report: ImportReport
+) -> list[Row]:
+    reader = csv.DictReader(lines, strict=True)
+    header = [name.strip() for name in reader.fieldnames or []]
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown or not {"email", "member_id"} & set(header):
+        report.errors.append(
+            f"line 1: the header must name email or member_id, and only these columns: "
+            f"{','.join(COLUMNS)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+        return []
+    reader.fieldnames = header
+    today = merchant_date(merchant, now)
+    levels = {
+        str(v).lower()
+        for pair in Level.objects.filter(merchant=merchant).values_list("name", "number")
+        for v in pair
+    }
+    return rows_read(reader, merchant, today, levels, report)
+
+
+def rows_read(
+    reader: csv.DictReader, merchant: Merchant, today: date, levels: set[str], report: ImportReport
+) -> list[Row]:
+    rows, seen = [], {}
+    for record in reader:
+        line = reader.line_num
+        report.rows += 1
+        if None in record:
+            report.errors.append(f"line {line}: more values than columns")
+            continue
+        form = RowForm(
+            {k: (v or "").strip() for k, v in record.items()}, today=today, levels=levels
+        )
+        if not form.is_valid():
+            for name, messages in form.errors.items():
+                where = "" if name == "__all__" else f"{name}: "
+                report.errors.extend(f"line {line}: {where}{m}" for m in messages)
+            continue
+        for key in ("email", "member_id"):
+            value = form.cleaned_data[key]
+            if value and (key, value) in seen:
+                report.errors.append(
+                    f"line {line}: {key} {value} is also on line {seen[(key, value)]}"
+                )
+            elif value:
+                seen[(key, value)] = line
+        rows.append(Row(line, form.cleaned_data))
+    members_match(merchant, rows, report)
+    return rows
+
+
+def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> None:
+    """Each row's existing member, found by email or member_id; a row whose two name two
+    different members is an error."""
+    known = Membership.objects.filter(merchant=merchant)
+    by_email = {m.email: m for m in known.filter(email__in=[r.data["email"] for r in rows])}
+    by_card = {
+        m.member_id: m for m in known.filter(member_id__in=[r.data["member_id"] for r in rows])
+    }
+    for row in rows:
+        email, card = by_email.get(row.data["email"]), by_card.get(row.data["member_id"])
+        if email and card and email.pk != card.pk:
+            report.errors.append(
+                f"line {row.line}: the email and the member_id belong to two different members"
+            )
+        row.existing = email or card
+
+
+def row_apply(
+    merchant: Merchant, row: Row, store: Store | None, actor: Actor, now: datetime
+) -> None:
+    data = row.data
+    given = {name: data[name] for name in PROFILE if data.get(name) not in (None, "")}
+    member = row.existing
+    if member is not None:
+        for name, value in given.items():
+            setattr(member, name, value)
+        if data["email"] and not member.email:
+            member.email = data["email"]
+        if data["member_id"] and not member.member_id:
+            member.member_id = data["member_id"]
+        member.save(update_fields=[*given, "email", "member_id"])
+        return
+    try:
+        member = services.membership_create(
+            merchant=merchant, email=data["email"], member_id=data["member_id"]
+        )
+        for name, value in given.items():
+            setattr(member, name, value)
+        member.registration_method = RegistrationMethod.IMPORT
+        member.save(update_fields=[*given, "registration_method"])
+        opening_stamps_award(merchant, member, store, data, actor, now)
+    except DomainError as refusal:
+        raise ImportRefused(row.line, refusal.message) from refusal
+
+
+def opening_stamps_award(
+    merchant: Merchant,
+    member: Membership,
+    store: Store | None,
+    data: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Opening stamps as lots of at most the merchant's largest award each."""
+    left = data.get("stamps") or 0
+    while left > 0 and store is not None:
+        lot = min(left, merchant.max_stamps_per_award)
+        services.award_create(
+            merchant=merchant,
+            request=services.AwardRequest(
+                user=None,
+                store=store.pk,
+                number_of_stamps=lot,
+                notes=OPENING_NOTES,
+                expiration_date=data.get("expiration_date"),
+                require_email_notification=False,
+            ),
+            now=now,
+            actor=actor,
+            membership_id=member.pk,
+        )
+        left -= lot
