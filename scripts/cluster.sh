@@ -61,6 +61,8 @@ from urllib.parse import unquote, urlsplit
 url = urlsplit(sys.argv[1])
 if url.scheme not in ("postgres", "postgresql"):
     sys.exit("DATABASE_URL must be a postgres:// URL")
+if unquote(url.hostname or "").startswith("/"):
+    sys.exit("DATABASE_URL must reach PostgreSQL over TCP (host:port), not a socket folder")
 parts = {
     "DB_HOST": url.hostname or "127.0.0.1",
     "DB_PORT": str(url.port or 5432),
@@ -261,7 +263,9 @@ up() {
         port_free "$port" || die "port $port is in use (another cluster still up?)"
     done
     install_missing
-    eval "$(database_parts)"
+    local parts
+    parts="$(database_parts)" || exit 1
+    eval "$parts"
     mkdir -p "$CLUSTER_DIR"
     chmod 755 "$CLUSTER_DIR"
     pgbouncer_up
@@ -306,7 +310,8 @@ case "${1:-}" in
     status) status ;;
     start-app)
         [[ -n "${DATABASE_URL:-}" ]] || die "set DATABASE_URL as for up"
-        eval "$(database_parts)"
+        parts="$(database_parts)" || exit 1
+        eval "$parts"
         app_start "${2:?app number}"
         wait_ready "http://127.0.0.1:$((APP_PORT + ${2} - 1))/readyz"
         haproxy_say "set server apps/app${2} state ready"
@@ -317,7 +322,8 @@ case "${1:-}" in
         ;;
     start-pgbouncer)
         [[ -n "${DATABASE_URL:-}" ]] || die "set DATABASE_URL as for up"
-        eval "$(database_parts)"
+        parts="$(database_parts)" || exit 1
+        eval "$parts"
         pgbouncer_up
         ;;
     *) die "usage: $0 up|down|status|start-app N|stop-app N [SIGNAL]|kill-pgbouncer|start-pgbouncer" ;;

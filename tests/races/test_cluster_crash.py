@@ -24,7 +24,14 @@ MISSING = [name for name in ("haproxy", "pgbouncer") if shutil.which(name) is No
     reason=f"needs {' and '.join(MISSING)} (apt-get install haproxy pgbouncer; "
     "scripts/cluster.sh up installs them)",
 )
-def test_killed_app_servers_behind_haproxy_and_pgbouncer_lose_nothing(tmp_path: Path) -> None:
+def test_killed_app_servers_behind_haproxy_and_pgbouncer_lose_nothing(
+    tmp_path: Path, settings
+) -> None:
+    if (settings.DATABASES["default"]["HOST"] or "").startswith("/"):
+        pytest.skip(
+            "scripts/cluster.sh fronts a PostgreSQL reached over TCP; the embedded server "
+            "listens on a socket only (CI runs this again on the machine's PostgreSQL)"
+        )
     summary_path = tmp_path / "summary.json"
     command = [
         sys.executable,
