@@ -41,6 +41,12 @@ class IdempotencyKeyInUse(DomainError):
     field = "idempotency_key"
 
 
+def key_in_use() -> IdempotencyKeyInUse:
+    """The 409 of a key in flight, counted for /metrics where it is raised."""
+    IDEMPOTENCY_CONFLICTS.inc()
+    return IdempotencyKeyInUse()
+
+
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
@@ -81,29 +87,6 @@ def idempotent_call(
 ) -> Answer:
     """Applies `call` once per key and stores its answer, or its refusal (rendered by
     `refusal_answer`), with the change it made."""
-    try:
-        return idempotent_apply(
-            merchant=merchant,
-            key=key,
-            fingerprint=fingerprint,
-            now=now,
-            call=call,
-            refusal_answer=refusal_answer,
-        )
-    except IdempotencyKeyInUse:
-        IDEMPOTENCY_CONFLICTS.inc()
-        raise
-
-
-def idempotent_apply(
-    *,
-    merchant: Any,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-    call: Callable[[], Answer],
-    refusal_answer: Callable[[DomainError], Answer],
-) -> Answer:
     with transaction.atomic():
         stored = key_claim(merchant_id=merchant.pk, key=key)
         if stored is not None:
@@ -125,7 +108,7 @@ def idempotent_apply(
         except IntegrityError as error:
             if violated_constraint(error) != KEY_UNIQUE:
                 raise
-            raise IdempotencyKeyInUse() from error  # a twin that slipped past key_claim
+            raise key_in_use() from error  # a twin that slipped past key_claim
     return answer
 
 
@@ -139,7 +122,7 @@ def key_claim(*, merchant_id: int, key: str) -> StoredResponse | None:
         "idempotency_claim", [merchant_id, key, lock], "*"
     )
     if not claimed:
-        raise IdempotencyKeyInUse()
+        raise key_in_use()
     if stored_fingerprint is None:
         return None
     return StoredResponse(stored_fingerprint, status_code, bytes(body))
