@@ -149,7 +149,9 @@ class StampsInput(serializers.Serializer):
         if type(data) is not dict:
             if isinstance(data, Mapping):
                 data = without_null_optionals(data, self.fields)
-            return super().to_internal_value(data)
+            validated = super().to_internal_value(data)
+            ensure_lists_read(self.fields, data, validated)
+            return validated
         validated: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         for name, field in self.fields.items():
@@ -171,6 +173,15 @@ class StampsInput(serializers.Serializer):
     def run_validators(self, value: Any) -> None:
         if self.validators:  # (these serializers have none: no call to make for nothing)
             super().run_validators(value)
+
+
+def ensure_lists_read(fields: Mapping[str, Any], data: Any, validated: dict[str, Any]) -> None:
+    """A form carries a list only as `name[0]field=...` pairs; DRF's form reading passes
+    over a list sent as one `name=...` field as if it were absent. Refused, not dropped."""
+    for name, field in fields.items():
+        unread = name not in validated and data.get(name) not in (None, "")
+        if unread and isinstance(field, serializers.ListSerializer | serializers.ListField):
+            raise serializers.ValidationError({name: [f"Send the {name} in a JSON body."]})
 
 
 def without_null_optionals(data: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -96,13 +96,6 @@ class TransactionsAddApi(StampsApiView):
         tax = money(required=False, allow_null=True)
         items = ItemSerializer(many=True, required=False)
 
-        def to_internal_value(self, data: Any) -> Any:
-            attrs = super().to_internal_value(data)
-            if "items" not in attrs and data.get("items") is not None:
-                # a form's `items=...`, which DRF reads only as items[0]field=... pairs
-                raise serializers.ValidationError({"items": ["Send the items in a JSON body."]})
-            return attrs
-
     class OutputSerializer(Body):
         customer = PurchaseCustomer(allow_null=True, help_text="Null for an open purchase.")
         transaction = PurchaseSummary()
