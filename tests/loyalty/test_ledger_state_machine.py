@@ -128,7 +128,7 @@ class LedgerModel:
         for spend_id in sorted(self.spends):
             spend = self.spends[spend_id]
             moved = spend.draws.get(lot.award_id, 0)
-            if spend.member == lot.member and moved:
+            if spend.active and spend.member == lot.member and moved:
                 self.draw(spend, moved, today, skip=lot.award_id)
                 spend.draws[lot.award_id] = 0
         lot.remaining, lot.status = 0, "canceled"
