@@ -98,8 +98,72 @@ def deduction_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("deduction drawn from lots", spend.pk, spend.stamps, spend.drawn)
 
 
+# The running totals (loyalty/sql/0024_totals.sql), folded and pending, against sums made
+# here: the entries per merchant's day, the lots' stamps per expiration date, and each
+# member's latest day of activity.
+DAILY_TOTALS_AUDIT = """
+WITH kept AS (
+    SELECT merchant_id, day, store_id, kind, purpose, stamps FROM loyalty_dailytotal
+    UNION ALL
+    SELECT merchant_id, day, store_id, kind, purpose, stamps FROM loyalty_pendingtotal
+), cached AS (  -- purpose 0: none (a join never matches NULLs)
+    SELECT merchant_id, day, store_id, kind, coalesce(purpose, 0) AS purpose,
+           sum(stamps)::bigint AS stamps
+      FROM kept GROUP BY 1, 2, 3, 4, 5
+), derived AS (
+    SELECT merchant_id, day, store_id, kind, coalesce(purpose, 0) AS purpose,
+           sum(delta)::bigint AS stamps
+      FROM stamps_entry_facts GROUP BY 1, 2, 3, 4, 5
+)
+SELECT format('daily total (merchant %s, %s, kind %s, purpose %s) of store', merchant_id,
+              day, kind, purpose),
+       store_id, coalesce(c.stamps, 0), coalesce(d.stamps, 0)
+  FROM cached c FULL JOIN derived d USING (merchant_id, day, store_id, kind, purpose)
+ WHERE coalesce(c.stamps, 0) <> coalesce(d.stamps, 0)
+ ORDER BY 1, 2
+"""
+DUE_TOTALS_AUDIT = """
+WITH kept AS (
+    SELECT merchant_id, store_id, expiration_date, stamps FROM loyalty_duetotal
+    UNION ALL
+    SELECT merchant_id, store_id, expiration_date, stamps FROM loyalty_pendingtotal
+), cached AS (
+    SELECT merchant_id, store_id, expiration_date, sum(stamps)::bigint AS stamps FROM kept
+     GROUP BY merchant_id, store_id, expiration_date
+), derived AS (
+    SELECT m.merchant_id, a.store_id, a.expiration_date, sum(a.stamps_remaining)::bigint AS stamps
+      FROM loyalty_award a JOIN loyalty_membership m ON m.id = a.membership_id
+     GROUP BY m.merchant_id, a.store_id, a.expiration_date
+)
+SELECT format('due total (merchant %s, expiring %s) of store', merchant_id, expiration_date),
+       store_id, coalesce(c.stamps, 0), coalesce(d.stamps, 0)
+  FROM cached c FULL JOIN derived d USING (merchant_id, store_id, expiration_date)
+ WHERE coalesce(c.stamps, 0) <> coalesce(d.stamps, 0)
+ ORDER BY 1, 2
+"""
+ACTIVITY_AUDIT = """
+SELECT 'membership last active on (days since 2000-01-01, -1: never)', m.id,
+       coalesce(m.last_active_on - date '2000-01-01', -1),
+       coalesce(f.day - date '2000-01-01', -1)
+  FROM loyalty_membership m
+  LEFT JOIN (SELECT membership_id, max(day) AS day FROM stamps_entry_facts WHERE by_member
+              GROUP BY membership_id) f ON f.membership_id = m.id
+ WHERE m.last_active_on IS DISTINCT FROM f.day
+ ORDER BY m.id
+"""
+
+
+def totals_mismatches() -> Iterator[Mismatch]:
+    with connection.cursor() as cursor:
+        for audit in (DAILY_TOTALS_AUDIT, DUE_TOTALS_AUDIT, ACTIVITY_AUDIT):
+            cursor.execute(audit)
+            for what, pk, cached, derived in cursor.fetchall():
+                yield Mismatch(what, pk, cached, derived)
+
+
 def ledger_mismatches() -> Iterator[Mismatch]:
     yield from membership_mismatches()
     yield from level_mismatches()
     yield from lot_mismatches()
     yield from deduction_mismatches()
+    yield from totals_mismatches()

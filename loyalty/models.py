@@ -198,6 +198,10 @@ class Membership(models.Model):
     stamps = models.BigIntegerField(default=0, editable=False)
     qualifying_stamps = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The merchant's day of the member's latest award, spend or cancel (an expiry is not the
+    # member's doing), kept by the ledger's entries trigger (loyalty/sql/0024_totals.sql): a
+    # member's first entry of a day moves it, later ones leave the row's indexes alone.
+    last_active_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -220,6 +224,9 @@ class Membership(models.Model):
             models.Index(
                 fields=["merchant", "phone"], condition=~Q(phone=""), name="membership_phone"
             ),
+            # The dashboard counts the members active since a day, and those who joined.
+            models.Index(fields=["merchant", "last_active_on"], name="membership_active"),
+            models.Index(fields=["merchant", "created_at"], name="membership_joined"),
         ]
 
     def __str__(self) -> str:
@@ -430,6 +437,78 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.delta:+d} on award {self.award_id}"
+
+
+# The dashboard's totals: the entries summed as they are written, so a figure over a period
+# reads a few rows per day instead of every entry (loyalty/sql/0024_totals.sql). A trigger
+# on the entries appends each statement's sums to PendingTotal, which takes no row lock that
+# another till could wait for; stamps_fold_totals() moves what is pending into DailyTotal and
+# DueTotal, one folder at a time. A reader adds what is still pending.
+class DailyTotal(models.Model):
+    """The entries of one merchant's day (in its time zone), per lot's store, kind and, for
+    spends, purpose."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    day = models.DateField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, related_name="+")
+    kind = models.SmallIntegerField(choices=EntryKind)
+    purpose = models.SmallIntegerField(choices=DeductionPurpose, null=True)
+    stamps = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "day", "store", "kind", "purpose"],
+                name="daily_total_key",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} store {self.store_id} {self.get_kind_display()}: {self.stamps:+d}"
+
+
+class DueTotal(models.Model):
+    """The stamps left in one merchant's lots at a store that expire on one date: their sum
+    is the merchant's outstanding stamps (a closed lot holds none)."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, related_name="+")
+    expiration_date = models.DateField()
+    stamps = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "expiration_date", "store"], name="due_total_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"due {self.expiration_date} at store {self.store_id}: {self.stamps}"
+
+
+class PendingTotal(models.Model):
+    """One statement's entries summed, not yet folded into DailyTotal and DueTotal."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    day = models.DateField()
+    kind = models.SmallIntegerField(choices=EntryKind)
+    purpose = models.SmallIntegerField(choices=DeductionPurpose, null=True)
+    expiration_date = models.DateField()
+    stamps = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"pending {self.day} {self.get_kind_display()}: {self.stamps:+d}"
 
 
 class LevelChangeKind(models.IntegerChoices):

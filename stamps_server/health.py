@@ -20,6 +20,7 @@ REQUIRED_FUNCTIONS = (
     "stamps_cancel",
     "stamps_expire_member",
     "stamps_find_member",
+    "stamps_fold_totals",
     "stamps_lot_overdue",
     "stamps_member_refusal",
     "stamps_purchase",

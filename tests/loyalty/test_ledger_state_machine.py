@@ -27,11 +27,12 @@ from hypothesis.stateful import (
 )
 
 from loyalty import services
-from loyalty.checks import ledger_mismatches
+from loyalty.checks import ledger_mismatches, totals_mismatches
 from loyalty.expiry import stamps_expire_due
 from loyalty.ledger import SYSTEM
 from loyalty.models import Award, Level, LevelChange, LevelChangeKind, Membership
 from loyalty.refusals import LedgerRefusal
+from loyalty.totals import totals_fold
 from redemptions.models import Redemption, Reward
 from redemptions.services import AS_CUSTOMER, redemption_cancel, redemption_create
 from tests.factories import MembershipFactory, MerchantFactory, RewardFactory, StoreFactory
@@ -367,6 +368,15 @@ class StampsLedgerMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 60))
     def advance_clock(self, hours: int) -> None:
         self.now += datetime.timedelta(hours=hours)
+
+    @rule()
+    def fold_totals(self) -> None:
+        assert totals_fold() is not None
+
+    @invariant()
+    def running_totals_match_the_entries(self) -> None:
+        if hasattr(self, "members"):
+            assert list(totals_mismatches()) == []
 
     @invariant()
     def every_lot_and_balance_matches_the_model(self) -> None:

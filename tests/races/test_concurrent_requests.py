@@ -1,14 +1,19 @@
 """Real threads on PostgreSQL, released together, against the real endpoints."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.checks import ledger_mismatches
 from loyalty.models import Award, AwardStatus, LedgerEntry, Membership, StampsDeduction
+from loyalty.totals import totals_fold
 from tests.conftest import make_tenant
-from tests.factories import RewardFactory, award_stamps
+from tests.factories import MembershipFactory, RewardFactory, StoreFactory, award_stamps
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+DAY = datetime.timedelta(days=1)
 
 
 def till(key: str) -> APIClient:
@@ -120,3 +125,32 @@ class TestConcurrentIdempotentRetries:
         assert len({r.content for r in successes}) == 1
         assert all(r.status_code in (200, 409) for r in responses), statuses(responses)
         assert Membership.objects.get(pk=tenant.member.pk).stamps == 4
+
+
+class TestSpendsAcrossStores:
+    def test_spends_drawing_two_stores_lots_in_opposite_orders_all_apply(self, concurrently):
+        """Each spend adds to the dashboard's totals of both stores, half of them store A's
+        lot first and half store B's: totals kept by updating one row per store would lock
+        them in opposite orders (a deadlock); the appended sums wait on nothing."""
+        tenant = make_tenant()
+        other_store = StoreFactory(merchant=tenant.merchant)
+        today = timezone.localdate()
+        members = [MembershipFactory(merchant=tenant.merchant) for _ in range(16)]
+        for i, member in enumerate(members):
+            first, second = (tenant.store, other_store)[:: 1 if i % 2 else -1]
+            award_stamps(member, 3, store=first, expiration_date=today + 10 * DAY)
+            award_stamps(member, 3, store=second, expiration_date=today + 20 * DAY)
+
+        responses = concurrently(
+            len(members),
+            lambda i: till(tenant.key).post(
+                "/api/memberships/deduct-stamps",
+                {"user": members[i].email, "stamps": 5, "notes": "both lots"},
+                format="json",
+            ),
+        )
+
+        assert statuses(responses) == [200] * len(members)
+        assert list(ledger_mismatches()) == []
+        assert totals_fold() > 0
+        assert list(ledger_mismatches()) == []

@@ -21,4 +21,4 @@ class Command(BaseCommand):
             self.stderr.write(str(mismatch))
         if mismatches:
             raise CommandError(f"ledger check failed: {len(mismatches)} mismatch(es) shown")
-        self.stdout.write("ledger check passed: balances, lots and deductions agree")
+        self.stdout.write("ledger check passed: balances, lots, deductions and totals agree")

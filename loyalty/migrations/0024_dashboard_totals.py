@@ -1,0 +1,120 @@
+"""The dashboard's totals, kept from the ledger's entries as they are written (loyalty/sql/
+0024_totals.sql, frozen with this migration), and each member's day of latest activity. The
+entries already written are summed once here: the totals start out exact."""
+
+from pathlib import Path
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+SQL = Path(__file__).resolve().parent.parent / "sql" / "0024_totals.sql"  # frozen with it
+
+FIRST_FOLD = """
+INSERT INTO loyalty_pendingtotal (merchant_id, store_id, day, kind, purpose, expiration_date,
+                                  stamps)
+SELECT merchant_id, store_id, day, kind, purpose, expiration_date, sum(delta)
+  FROM stamps_entry_facts
+ GROUP BY merchant_id, store_id, day, kind, purpose, expiration_date;
+SELECT stamps_fold_totals();
+UPDATE loyalty_membership m SET last_active_on = active.day
+  FROM (SELECT membership_id, max(day) AS day FROM stamps_entry_facts WHERE by_member
+         GROUP BY membership_id) active
+ WHERE m.id = active.membership_id;
+"""
+
+
+def install(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(SQL.read_text())
+        cursor.execute(FIRST_FOLD)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('loyalty', '0023_find_member_by_phone'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='DailyTotal',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('kind', models.SmallIntegerField(choices=[(1, 'Award'), (2, 'Award canceled'), (3, 'Spend'), (4, 'Spend moved to another lot'), (5, 'Expiry'), (6, 'Spend canceled')])),
+                ('purpose', models.SmallIntegerField(choices=[(1, 'Deduction'), (2, 'Redemption')], null=True)),
+                ('stamps', models.BigIntegerField()),
+            ],
+        ),
+        migrations.CreateModel(
+            name='DueTotal',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('expiration_date', models.DateField()),
+                ('stamps', models.BigIntegerField()),
+            ],
+        ),
+        migrations.CreateModel(
+            name='PendingTotal',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('kind', models.SmallIntegerField(choices=[(1, 'Award'), (2, 'Award canceled'), (3, 'Spend'), (4, 'Spend moved to another lot'), (5, 'Expiry'), (6, 'Spend canceled')])),
+                ('purpose', models.SmallIntegerField(choices=[(1, 'Deduction'), (2, 'Redemption')], null=True)),
+                ('expiration_date', models.DateField()),
+                ('stamps', models.BigIntegerField()),
+            ],
+        ),
+        migrations.AddField(
+            model_name='membership',
+            name='last_active_on',
+            field=models.DateField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddIndex(
+            model_name='membership',
+            index=models.Index(fields=['merchant', 'last_active_on'], name='membership_active'),
+        ),
+        migrations.AddIndex(
+            model_name='membership',
+            index=models.Index(fields=['merchant', 'created_at'], name='membership_joined'),
+        ),
+        migrations.AddField(
+            model_name='dailytotal',
+            name='merchant',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.merchant'),
+        ),
+        migrations.AddField(
+            model_name='dailytotal',
+            name='store',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.store'),
+        ),
+        migrations.AddField(
+            model_name='duetotal',
+            name='merchant',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.merchant'),
+        ),
+        migrations.AddField(
+            model_name='duetotal',
+            name='store',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.store'),
+        ),
+        migrations.AddField(
+            model_name='pendingtotal',
+            name='merchant',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.merchant'),
+        ),
+        migrations.AddField(
+            model_name='pendingtotal',
+            name='store',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.store'),
+        ),
+        migrations.AddConstraint(
+            model_name='dailytotal',
+            constraint=models.UniqueConstraint(fields=('merchant', 'day', 'store', 'kind', 'purpose'), name='daily_total_key', nulls_distinct=False),
+        ),
+        migrations.AddConstraint(
+            model_name='duetotal',
+            constraint=models.UniqueConstraint(fields=('merchant', 'expiration_date', 'store'), name='due_total_key'),
+        ),
+        migrations.RunPython(install, migrations.RunPython.noop, elidable=False),
+    ]

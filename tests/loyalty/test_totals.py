@@ -1,0 +1,194 @@
+"""The dashboard's running totals (loyalty/sql/0024_totals.sql) against sums made here over
+the entries and lots, pending and folded."""
+
+import datetime
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connections
+from django.utils import timezone
+
+from loyalty.checks import totals_mismatches
+from loyalty.expiry import stamps_expire_due
+from loyalty.ledger import SYSTEM
+from loyalty.models import (
+    LOT_SPENDABLE,
+    Award,
+    DailyTotal,
+    DueTotal,
+    EntryKind,
+    LedgerEntry,
+    Membership,
+    PendingTotal,
+)
+from loyalty.services import award_cancel
+from loyalty.totals import DayKey, daily_totals, due_totals, totals_fold
+from tests.factories import MembershipFactory, StoreFactory, award_stamps, deduct_stamps
+
+pytestmark = pytest.mark.django_db
+DAY = datetime.timedelta(days=1)
+FOLD_LOCK = "SELECT pg_advisory_lock(hashtext('loyalty'), hashtext('stamps_fold_totals'))"
+
+
+def by_entries(merchant) -> Counter:
+    zone = ZoneInfo(merchant.time_zone)
+    sums: Counter = Counter()
+    entries = LedgerEntry.objects.filter(membership__merchant=merchant)
+    for entry in entries.select_related("award", "deduction"):
+        purpose = entry.deduction.purpose if entry.deduction else None
+        day = entry.created_at.astimezone(zone).date()
+        sums[DayKey(day, entry.award.store_id, entry.kind, purpose)] += entry.delta
+    return sums
+
+
+def by_lots(merchant) -> Counter:
+    sums: Counter = Counter()
+    for lot in Award.objects.filter(LOT_SPENDABLE, membership__merchant=merchant):
+        sums[lot.expiration_date] += lot.stamps_remaining
+    return sums
+
+
+def nonzero(sums: Counter) -> Counter:
+    return Counter({key: value for key, value in sums.items() if value})
+
+
+@pytest.fixture
+def shop(tenant):
+    """Lots at two stores over several days, a spend drawing on both, a cancel, an expiry."""
+    now, today = timezone.now(), timezone.localdate()
+    other_store = StoreFactory(merchant=tenant.merchant)
+    member = tenant.member
+    award_stamps(member, 5, store=tenant.store, expiration_date=today - DAY, now=now - 9 * DAY)
+    award_stamps(member, 4, store=tenant.store, expiration_date=today + 3 * DAY, now=now - 3 * DAY)
+    award_stamps(member, 6, store=other_store, expiration_date=today + 8 * DAY, now=now - 2 * DAY)
+    cancelled = award_stamps(member, 2, store=other_store, now=now - DAY)
+    stamps_expire_due(now=now)
+    deduct_stamps(member, 7, now=now)  # 4 from the first store's lot, 3 from the other's
+    award_cancel(
+        merchant=tenant.merchant,
+        user=None,
+        award_id=cancelled.pk,
+        now=now,
+        actor=SYSTEM,
+        membership_id=member.pk,
+    )
+    return tenant
+
+
+class TestTotalsAgreeWithTheLedger:
+    def test_pending_and_folded_sums_read_the_same(self, shop):
+        first, last = timezone.localdate() - 30 * DAY, timezone.localdate()
+        expected = by_entries(shop.merchant)
+        assert len({key.store_id for key in expected}) == 2 and len(expected) >= 6
+
+        assert PendingTotal.objects.exists()
+        assert nonzero(daily_totals(shop.merchant, first, last)) == nonzero(expected)
+        assert nonzero(due_totals(shop.merchant)) == nonzero(by_lots(shop.merchant))
+
+        assert totals_fold() > 0
+        assert not PendingTotal.objects.exists()
+        assert nonzero(daily_totals(shop.merchant, first, last)) == nonzero(expected)
+        assert nonzero(due_totals(shop.merchant)) == nonzero(by_lots(shop.merchant))
+        assert list(totals_mismatches()) == []
+
+    def test_a_fold_adds_to_what_an_earlier_fold_kept(self, shop):
+        totals_fold()
+        award_stamps(shop.member, 9, store=shop.store)
+        totals_fold()
+
+        today = timezone.localdate()
+        assert nonzero(daily_totals(shop.merchant, today, today)) == nonzero(
+            Counter({k: v for k, v in by_entries(shop.merchant).items() if k.day == today})
+        )
+        assert list(totals_mismatches()) == []
+
+    def test_a_period_reads_only_its_days_and_its_merchant(self, shop, other_tenant):
+        award_stamps(other_tenant.member, 50, store=other_tenant.store)
+        today = timezone.localdate()
+
+        sums = daily_totals(shop.merchant, today - 2 * DAY, today - DAY)
+
+        assert {key.day for key in sums} <= {today - 2 * DAY, today - DAY}
+        assert all(key.store_id != other_tenant.store.pk for key in sums)
+
+    def test_a_fold_already_running_leaves_the_pending_sums_to_it(self, shop):
+        holder = connections.create_connection("default")
+        try:
+            holder.cursor().execute(FOLD_LOCK)
+
+            assert totals_fold() is None
+
+            assert PendingTotal.objects.exists()
+            assert not DailyTotal.objects.exists() and not DueTotal.objects.exists()
+            assert list(totals_mismatches()) == []
+        finally:
+            holder.close()  # its session's lock goes with it
+
+
+class TestLastActiveDay:
+    def test_the_latest_day_of_a_members_own_entries(self, tenant):
+        now = timezone.now()
+        award_stamps(tenant.member, 3, store=tenant.store, now=now)
+        award_stamps(tenant.member, 3, store=tenant.store, now=now - 5 * DAY)  # written late
+
+        member = Membership.objects.get(pk=tenant.member.pk)
+        assert member.last_active_on == timezone.localdate()
+
+    def test_an_expiry_is_not_activity(self, tenant):
+        lapsed = MembershipFactory(merchant=tenant.merchant)
+        award_stamps(
+            lapsed,
+            2,
+            store=tenant.store,
+            expiration_date=timezone.localdate() - 2 * DAY,
+            now=timezone.now() - 10 * DAY,
+        )
+
+        stamps_expire_due(now=timezone.now())
+
+        assert LedgerEntry.objects.filter(membership=lapsed, kind=EntryKind.EXPIRY).exists()
+
+        lapsed.refresh_from_db()
+        assert lapsed.last_active_on == timezone.localdate() - 10 * DAY
+
+
+class TestTotalsKeys:
+    @pytest.mark.parametrize(
+        "change", [{"expiration_date": datetime.date(2040, 1, 1)}, {"store": "other"}]
+    )
+    def test_a_lots_store_and_expiration_date_never_change(self, tenant, change):
+        lot = award_stamps(tenant.member, 3, store=tenant.store)
+        if change.get("store") == "other":
+            change = {"store": StoreFactory(merchant=tenant.merchant)}
+
+        with pytest.raises(IntegrityError, match="never change"):
+            Award.objects.filter(pk=lot.pk).update(**change)
+
+
+class TestTheAuditFindsAnyDrift:
+    def test_a_daily_total_off_by_one(self, shop):
+        totals_fold()
+        DailyTotal.objects.filter(pk=DailyTotal.objects.earliest("pk").pk).update(stamps=99)
+
+        (mismatch,) = totals_mismatches()
+        assert mismatch.what.startswith("daily total") and mismatch.cached == 99
+
+    def test_a_due_total_off(self, shop):
+        totals_fold()
+        row = DueTotal.objects.filter(stamps__gt=0).earliest("pk")
+        DueTotal.objects.filter(pk=row.pk).update(stamps=row.stamps + 1)
+
+        (mismatch,) = totals_mismatches()
+        assert mismatch.what.startswith("due total") and mismatch.derived == row.stamps
+
+    def test_a_lost_pending_sum(self, shop):
+        PendingTotal.objects.filter(kind=1).delete()
+
+        assert {m.what.split(" (")[0] for m in totals_mismatches()} == {"daily total", "due total"}
+
+    def test_a_wrong_last_active_day(self, shop):
+        Membership.objects.filter(pk=shop.member.pk).update(last_active_on=None)
+
+        (mismatch,) = totals_mismatches()
+        assert mismatch.what.startswith("membership last active") and mismatch.pk == shop.member.pk
