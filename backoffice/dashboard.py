@@ -1,25 +1,16 @@
-"""The dashboard's figures, each an aggregate over the ledger's entries, lots and members of
-one merchant (selectors: reads only)."""
+"""The dashboard's figures of one merchant, each a sum of the ledger's entries, lots or
+members."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Sum
 
 from loyalty.ledger import merchant_date
-from loyalty.models import (
-    LOT_SPENDABLE,
-    Award,
-    DeductionPurpose,
-    EntryKind,
-    LedgerEntry,
-    Membership,
-    Merchant,
-    Store,
-)
+from loyalty.models import DeductionPurpose, EntryKind, Membership, Merchant, Store
+from loyalty.totals import daily_totals, due_totals, totals_fold
 from redemptions.models import Redemption, RedemptionStatus
 
 # What the dashboard counts, in the order it shows them. A spend moved from a cancelled lot
@@ -93,26 +84,22 @@ class Dashboard:
 
 
 def dashboard_get(*, merchant: Merchant, days: int, now: datetime) -> Dashboard:
+    """Every figure read from the ledger's running totals (loyalty/totals.py) and the members'
+    indexes: a few rows per day, however long the ledger."""
     period = Period.ending_today(merchant, days=days, now=now)
     board = Dashboard(merchant=merchant, period=period)
+    totals_fold()  # keeps what is pending short for every reader
     members = Membership.objects.filter(merchant=merchant)
-    counts = members.aggregate(
-        total=Count("pk"),
-        joined=Count("pk", filter=Q(created_at__gte=period.start, created_at__lt=period.end)),
-        outstanding=Sum("stamps", default=0),
-    )
-    board.members_total, board.members_joined = counts["total"], counts["joined"]
-    board.outstanding = counts["outstanding"]
-    entries = LedgerEntry.objects.filter(
-        membership__merchant=merchant, created_at__gte=period.start, created_at__lt=period.end
-    )
-    board.members_active = entries.values("membership").distinct().count()
-    board.expiring_soon = Award.objects.filter(
-        LOT_SPENDABLE,
-        membership__merchant=merchant,
-        expiration_date__lte=period.last_day + timedelta(days=EXPIRING_DAYS),
-    ).aggregate(stamps=Sum("stamps_remaining", default=0))["stamps"]
-    daily_figures(board, entries)
+    board.members_total = members.count()
+    board.members_joined = members.filter(
+        created_at__gte=period.start, created_at__lt=period.end
+    ).count()
+    board.members_active = members.filter(last_active_on__gte=period.first_day).count()
+    due = due_totals(merchant)
+    board.outstanding = sum(due.values())
+    soon = period.last_day + timedelta(days=EXPIRING_DAYS)
+    board.expiring_soon = sum(stamps for day, stamps in due.items() if day <= soon)
+    daily_figures(board)
     board.stores = dict(Store.objects.filter(merchant=merchant).values_list("pk", "name"))
     board.redemptions_by_reward = list(
         Redemption.objects.filter(
@@ -128,20 +115,15 @@ def dashboard_get(*, merchant: Merchant, days: int, now: datetime) -> Dashboard:
     return board
 
 
-def daily_figures(board: Dashboard, entries: object) -> None:
-    rows = (
-        entries.annotate(day=TruncDate("created_at", tzinfo=board.period.time_zone))  # type: ignore[attr-defined]
-        .values("day", "award__store", "kind", "deduction__purpose")
-        .annotate(total=Sum("delta"))
-        .order_by()
-    )
-    board.daily = {name: dict.fromkeys(board.period.days, 0) for name in FIGURES}
+def daily_figures(board: Dashboard) -> None:
+    period = board.period
+    board.daily = {name: dict.fromkeys(period.days, 0) for name in FIGURES}
     per_store: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
-    for row in rows:
-        name = entry_figure(row["kind"], row["deduction__purpose"])
+    for key, total in daily_totals(board.merchant, period.first_day, period.last_day).items():
+        name = entry_figure(key.kind, key.purpose)
         if name is None:
             continue
-        stamps = abs(row["total"])
-        board.daily[name][row["day"]] += stamps
-        per_store[row["award__store"]][name] += stamps
+        stamps = abs(total)
+        board.daily[name][key.day] += stamps
+        per_store[key.store_id][name] += stamps
     board.per_store = dict(per_store)

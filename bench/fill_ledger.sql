@@ -27,16 +27,19 @@ CREATE TEMP TABLE fill_awards ON COMMIT DROP AS
 WITH made AS (
     INSERT INTO loyalty_award (
         membership_id, store_id, number_of_stamps, stamps_remaining, expiration_date,
-        status, notes, require_email_notification, created_at, canceled_at
+        status, notes, require_email_notification, created_at, canceled_at, cancel_reason
     )
     SELECT m.id, :store, 1 + g.i % 5, 1 + g.i % 5, (now() - (g.i % 365) * interval '1 day')::date + 365,
-           1, 'bench fill', false, now() - (g.i % 365) * interval '1 day', NULL
+           1, 'bench fill', false, now() - (g.i % 365) * interval '1 day', NULL, ''
     FROM generate_series(:offset::bigint, :offset::bigint + :rows - 1) AS g(i)
     JOIN fill_members m ON m.n = g.i % :fill_member_count
     RETURNING id, membership_id, number_of_stamps, created_at
 )
 SELECT * FROM made;
 
+-- The entries' trigger keeps the dashboard's totals (loyalty/sql/0024_totals.sql): it must
+-- fire, and a replica session fires no trigger.
+SET LOCAL session_replication_role = origin;
 INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
 SELECT membership_id, id, NULL, 1, number_of_stamps, created_at
 FROM fill_awards;

@@ -57,6 +57,14 @@ def activity(shop) -> None:
         second, 8, store=shop.store, expiration_date=timezone.localdate() - DAY, now=now - 5 * DAY
     )
     award_stamps(second, 11, store=shop.store, expiration_date=timezone.localdate() + 10 * DAY)
+    lapsed = MembershipFactory(merchant=shop.merchant)  # only an expiry in the period
+    award_stamps(
+        lapsed,
+        3,
+        store=shop.store,
+        expiration_date=timezone.localdate() - 2 * DAY,
+        now=now - 40 * DAY,
+    )
     stamps_expire_due(now=now)
 
 
@@ -74,7 +82,8 @@ def from_the_ledger(merchant, first_day: datetime.date) -> dict:
         day = entry.created_at.astimezone(zone).date()
         if day < first_day:
             continue
-        active.add(entry.membership_id)
+        if entry.kind != EntryKind.EXPIRY:  # an expiry is not the member's doing
+            active.add(entry.membership_id)
         if entry.kind == EntryKind.SPEND:
             purpose = entry.deduction.purpose
             name = "redeemed" if purpose == DeductionPurpose.REDEMPTION else "deducted"
@@ -125,7 +134,7 @@ class TestDashboardFigures:
             for a in Award.objects.filter(membership__merchant=shop.merchant)
             if a.status == 1 and a.stamps_remaining > 0 and a.expiration_date <= soon
         )
-        assert expected["totals"]["expired"] == 8  # the activity did reach every figure
+        assert expected["totals"]["expired"] == 8 + 3  # the activity did reach every figure
         assert expected["totals"]["returned"] > 0 and expected["totals"]["cancelled"] == 6
 
     def test_redemptions_by_reward_count_the_active_ones_in_the_period(self):
