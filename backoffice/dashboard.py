@@ -10,7 +10,7 @@ from django.db.models import Count, Sum
 
 from loyalty.ledger import merchant_date
 from loyalty.models import DeductionPurpose, EntryKind, Membership, Merchant, Store
-from loyalty.totals import daily_totals, due_totals, totals_fold
+from loyalty.totals import daily_totals, due_totals, members_active, totals_fold
 from redemptions.models import Redemption, RedemptionStatus
 
 # What the dashboard counts, in the order it shows them. A spend moved from a cancelled lot
@@ -94,7 +94,7 @@ def dashboard_get(*, merchant: Merchant, days: int, now: datetime) -> Dashboard:
     board.members_joined = members.filter(
         created_at__gte=period.start, created_at__lt=period.end
     ).count()
-    board.members_active = members.filter(last_active_on__gte=period.first_day).count()
+    board.members_active = members_active(merchant, period.first_day)
     due = due_totals(merchant)
     board.outstanding = sum(due.values())
     soon = period.last_day + timedelta(days=EXPIRING_DAYS)

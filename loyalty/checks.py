@@ -142,14 +142,21 @@ SELECT format('due total (merchant %s, expiring %s) of store', merchant_id, expi
  ORDER BY 1, 2
 """
 ACTIVITY_AUDIT = """
-SELECT 'membership last active on (days since 2000-01-01, -1: never)', m.id,
-       coalesce(m.last_active_on - date '2000-01-01', -1),
-       coalesce(f.day - date '2000-01-01', -1)
-  FROM loyalty_membership m
-  LEFT JOIN (SELECT membership_id, max(day) AS day FROM stamps_entry_facts WHERE by_member
-              GROUP BY membership_id) f ON f.membership_id = m.id
- WHERE m.last_active_on IS DISTINCT FROM f.day
- ORDER BY m.id
+WITH kept AS (
+    SELECT membership_id, last_active_on AS day FROM loyalty_memberactivity
+    UNION ALL
+    SELECT membership_id, day FROM loyalty_pendingtotal WHERE membership_id IS NOT NULL
+), cached AS (
+    SELECT membership_id, max(day) AS day FROM kept GROUP BY membership_id
+), derived AS (
+    SELECT membership_id, max(day) AS day FROM stamps_entry_facts WHERE by_member
+     GROUP BY membership_id
+)
+SELECT 'membership last active on (days since 2000-01-01, -1: never)', membership_id,
+       coalesce(c.day - date '2000-01-01', -1), coalesce(d.day - date '2000-01-01', -1)
+  FROM cached c FULL JOIN derived d USING (membership_id)
+ WHERE c.day IS DISTINCT FROM d.day
+ ORDER BY membership_id
 """
 
 

@@ -198,10 +198,6 @@ class Membership(models.Model):
     stamps = models.BigIntegerField(default=0, editable=False)
     qualifying_stamps = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    # The merchant's day of the member's latest award, spend or cancel (an expiry is not the
-    # member's doing), kept by the ledger's entries trigger (loyalty/sql/0024_totals.sql): a
-    # member's first entry of a day moves it, later ones leave the row's indexes alone.
-    last_active_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -224,8 +220,7 @@ class Membership(models.Model):
             models.Index(
                 fields=["merchant", "phone"], condition=~Q(phone=""), name="membership_phone"
             ),
-            # The dashboard counts the members active since a day, and those who joined.
-            models.Index(fields=["merchant", "last_active_on"], name="membership_active"),
+            # The dashboard counts the members who joined in a period.
             models.Index(fields=["merchant", "created_at"], name="membership_joined"),
         ]
 
@@ -442,8 +437,8 @@ class LedgerEntry(models.Model):
 # The dashboard's totals: the entries summed as they are written, so a figure over a period
 # reads a few rows per day instead of every entry (loyalty/sql/0024_totals.sql). A trigger
 # on the entries appends each statement's sums to PendingTotal, which takes no row lock that
-# another till could wait for; stamps_fold_totals() moves what is pending into DailyTotal and
-# DueTotal, one folder at a time. A reader adds what is still pending.
+# another till could wait for; stamps_fold_totals() moves what is pending into DailyTotal,
+# DueTotal and MemberActivity, one folder at a time. A reader adds what is still pending.
 class DailyTotal(models.Model):
     """The entries of one merchant's day (in its time zone), per lot's store, kind and, for
     spends, purpose."""
@@ -492,8 +487,31 @@ class DueTotal(models.Model):
         return f"due {self.expiration_date} at store {self.store_id}: {self.stamps}"
 
 
+class MemberActivity(models.Model):
+    """The merchant's day of a member's latest award, spend or cancel (an expiry is not the
+    member's doing). Kept by the fold, not on the member's row: a till's write would
+    otherwise update the row a second time, and all of its indexes, on each member's first
+    visit of a day."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    last_active_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "member activities"
+        indexes = [models.Index(fields=["merchant", "last_active_on"], name="member_active")]
+
+    def __str__(self) -> str:
+        return f"membership {self.membership_id} last active on {self.last_active_on}"
+
+
 class PendingTotal(models.Model):
-    """One statement's entries summed, not yet folded into DailyTotal and DueTotal."""
+    """One statement's entries summed, not yet folded into DailyTotal, DueTotal and
+    MemberActivity; `membership` is set when the entries are the member's doing."""
 
     merchant = models.ForeignKey(
         Merchant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -506,6 +524,14 @@ class PendingTotal(models.Model):
     purpose = models.SmallIntegerField(choices=DeductionPurpose, null=True)
     expiration_date = models.DateField()
     stamps = models.BigIntegerField()
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"pending {self.day} {self.get_kind_display()}: {self.stamps:+d}"

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from core.db import function_value
@@ -37,6 +37,26 @@ def daily_totals(merchant: Merchant, first_day: date, last_day: date) -> Counter
         for day, store_id, kind, purpose, stamps in rows.order_by():
             sums[DayKey(day, store_id, kind, purpose)] += stamps
     return sums
+
+
+def members_active(merchant: Merchant, since: date) -> int:
+    """How many of the merchant's members awarded, spent or cancelled on `since` or later."""
+    with connection.cursor() as cursor:
+        cursor.execute(MEMBERS_ACTIVE, {"merchant": merchant.pk, "since": since})
+        return cursor.fetchone()[0]
+
+
+# The folded last active days on their index, plus the pending members not among them.
+MEMBERS_ACTIVE = """
+SELECT (SELECT count(*) FROM loyalty_memberactivity
+         WHERE merchant_id = %(merchant)s AND last_active_on >= %(since)s)
+     + (SELECT count(DISTINCT p.membership_id) FROM loyalty_pendingtotal p
+         WHERE p.merchant_id = %(merchant)s AND p.day >= %(since)s
+           AND p.membership_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM loyalty_memberactivity a
+                            WHERE a.membership_id = p.membership_id
+                              AND a.last_active_on >= %(since)s))
+"""
 
 
 def due_totals(merchant: Merchant) -> Counter[date]:

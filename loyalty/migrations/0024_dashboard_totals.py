@@ -1,5 +1,5 @@
 """The dashboard's totals, kept from the ledger's entries as they are written (loyalty/sql/
-0024_totals.sql, frozen with this migration), and each member's day of latest activity. The
+0024_totals.sql, frozen with this migration), and each member's last active day. The
 entries already written are summed once here: the totals start out exact."""
 
 from pathlib import Path
@@ -16,10 +16,9 @@ SELECT merchant_id, store_id, day, kind, purpose, expiration_date, sum(delta)
   FROM stamps_entry_facts
  GROUP BY merchant_id, store_id, day, kind, purpose, expiration_date;
 SELECT stamps_fold_totals();
-UPDATE loyalty_membership m SET last_active_on = active.day
-  FROM (SELECT membership_id, max(day) AS day FROM stamps_entry_facts WHERE by_member
-         GROUP BY membership_id) active
- WHERE m.id = active.membership_id;
+INSERT INTO loyalty_memberactivity (membership_id, merchant_id, last_active_on)
+SELECT membership_id, merchant_id, max(day) FROM stamps_entry_facts WHERE by_member
+ GROUP BY membership_id, merchant_id;
 """
 
 
@@ -27,6 +26,16 @@ def install(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(SQL.read_text())
         cursor.execute(FIRST_FOLD)
+
+
+def uninstall(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER entries_added ON loyalty_ledgerentry;"
+            " DROP TRIGGER lot_key_fixed ON loyalty_award;"
+            " DROP FUNCTION stamps_entries_added(), stamps_lot_key_fixed(), stamps_fold_totals();"
+            " DROP VIEW stamps_entry_facts;"
+        )
 
 
 class Migration(migrations.Migration):
@@ -55,6 +64,16 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.CreateModel(
+            name='MemberActivity',
+            fields=[
+                ('membership', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='loyalty.membership')),
+                ('last_active_on', models.DateField()),
+            ],
+            options={
+                'verbose_name_plural': 'member activities',
+            },
+        ),
+        migrations.CreateModel(
             name='PendingTotal',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -64,15 +83,6 @@ class Migration(migrations.Migration):
                 ('expiration_date', models.DateField()),
                 ('stamps', models.BigIntegerField()),
             ],
-        ),
-        migrations.AddField(
-            model_name='membership',
-            name='last_active_on',
-            field=models.DateField(blank=True, editable=False, null=True),
-        ),
-        migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(fields=['merchant', 'last_active_on'], name='membership_active'),
         ),
         migrations.AddIndex(
             model_name='membership',
@@ -99,6 +109,16 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.store'),
         ),
         migrations.AddField(
+            model_name='memberactivity',
+            name='merchant',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.merchant'),
+        ),
+        migrations.AddField(
+            model_name='pendingtotal',
+            name='membership',
+            field=models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.membership'),
+        ),
+        migrations.AddField(
             model_name='pendingtotal',
             name='merchant',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.merchant'),
@@ -116,5 +136,9 @@ class Migration(migrations.Migration):
             model_name='duetotal',
             constraint=models.UniqueConstraint(fields=('merchant', 'expiration_date', 'store'), name='due_total_key'),
         ),
-        migrations.RunPython(install, migrations.RunPython.noop, elidable=False),
+        migrations.AddIndex(
+            model_name='memberactivity',
+            index=models.Index(fields=['merchant', 'last_active_on'], name='member_active'),
+        ),
+        migrations.RunPython(install, uninstall, elidable=False),
     ]

@@ -5,8 +5,10 @@
 -- day wait on until they commit, and a spend drawing lots of two stores would lock two such
 -- rows in an order another spend may reverse (a deadlock). So the entries trigger only
 -- appends: each INSERT of entries adds its sums to loyalty_pendingtotal. stamps_fold_totals()
--- moves what is pending into the totals, one folder at a time; readers add what is still
--- pending, so a figure is exact whether or not a fold has run.
+-- moves what is pending into the totals and each member's last active day, one folder at a
+-- time; readers add what is still pending, so a figure is exact whether or not a fold has
+-- run. The member's own row is left alone: updating it again, and all of its indexes, on each
+-- member's first visit of a day would cost every till's write.
 
 -- What each entry counts towards: its merchant, the merchant's day it was written on, the
 -- lot's store and expiration date, the spend's purpose. The one definition the trigger, the
@@ -23,25 +25,16 @@ SELECT e.id, e.membership_id, m.merchant_id, a.store_id, a.expiration_date, e.ki
   JOIN loyalty_merchant mer ON mer.id = m.merchant_id
   LEFT JOIN loyalty_stampsdeduction d ON d.id = e.deduction_id;
 
--- Appends the statement's entries as sums, and moves each member's day of latest activity.
--- Every writer already holds the member's row lock, so the update waits on nobody.
+-- Appends the statement's entries as sums, by member where they are the member's doing.
 CREATE OR REPLACE FUNCTION stamps_entries_added() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH facts AS (
-        SELECT f.* FROM added JOIN stamps_entry_facts f ON f.id = added.id
-    ), pending AS (
-        INSERT INTO loyalty_pendingtotal (merchant_id, store_id, day, kind, purpose,
-                                          expiration_date, stamps)
-        SELECT merchant_id, store_id, day, kind, purpose, expiration_date, sum(delta)
-          FROM facts
-         GROUP BY merchant_id, store_id, day, kind, purpose, expiration_date
-    )
-    UPDATE loyalty_membership m SET last_active_on = active.day
-      FROM (SELECT membership_id, max(day) AS day FROM facts WHERE by_member
-             GROUP BY membership_id) active
-     WHERE m.id = active.membership_id
-       AND (m.last_active_on IS NULL OR m.last_active_on < active.day);
+    INSERT INTO loyalty_pendingtotal (merchant_id, store_id, day, kind, purpose,
+                                      expiration_date, membership_id, stamps)
+    SELECT f.merchant_id, f.store_id, f.day, f.kind, f.purpose, f.expiration_date,
+           CASE WHEN f.by_member THEN f.membership_id END, sum(f.delta)
+      FROM added JOIN stamps_entry_facts f ON f.id = added.id
+     GROUP BY 1, 2, 3, 4, 5, 6, 7;
     RETURN NULL;
 END $$;
 
@@ -90,6 +83,14 @@ BEGIN
          GROUP BY merchant_id, expiration_date, store_id
         ON CONFLICT (merchant_id, expiration_date, store_id)
         DO UPDATE SET stamps = loyalty_duetotal.stamps + excluded.stamps
+    ), active AS (
+        INSERT INTO loyalty_memberactivity (membership_id, merchant_id, last_active_on)
+        SELECT membership_id, merchant_id, max(day) FROM moved
+         WHERE membership_id IS NOT NULL
+         GROUP BY membership_id, merchant_id
+        ON CONFLICT (membership_id) DO UPDATE
+        SET last_active_on = greatest(loyalty_memberactivity.last_active_on,
+                                      excluded.last_active_on)
     )
     SELECT count(*) INTO v_moved FROM moved;
     RETURN v_moved;

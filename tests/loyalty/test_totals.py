@@ -19,11 +19,11 @@ from loyalty.models import (
     DueTotal,
     EntryKind,
     LedgerEntry,
-    Membership,
+    MemberActivity,
     PendingTotal,
 )
 from loyalty.services import award_cancel
-from loyalty.totals import DayKey, daily_totals, due_totals, totals_fold
+from loyalty.totals import DayKey, daily_totals, due_totals, members_active, totals_fold
 from tests.factories import MembershipFactory, StoreFactory, award_stamps, deduct_stamps
 
 pytestmark = pytest.mark.django_db
@@ -126,14 +126,27 @@ class TestTotalsAgreeWithTheLedger:
             holder.close()  # its session's lock goes with it
 
 
-class TestLastActiveDay:
+class TestMembersActive:
     def test_the_latest_day_of_a_members_own_entries(self, tenant):
-        now = timezone.now()
+        now, today = timezone.now(), timezone.localdate()
+        award_stamps(tenant.member, 3, store=tenant.store, now=now - 5 * DAY)
+        assert members_active(tenant.merchant, today) == 0
         award_stamps(tenant.member, 3, store=tenant.store, now=now)
-        award_stamps(tenant.member, 3, store=tenant.store, now=now - 5 * DAY)  # written late
+        award_stamps(tenant.member, 3, store=tenant.store, now=now - 9 * DAY)  # written late
 
-        member = Membership.objects.get(pk=tenant.member.pk)
-        assert member.last_active_on == timezone.localdate()
+        assert members_active(tenant.merchant, today) == 1  # pending
+        totals_fold()
+        assert members_active(tenant.merchant, today) == 1  # folded
+        assert MemberActivity.objects.get(membership=tenant.member).last_active_on == today
+
+    def test_folded_and_pending_members_are_counted_once_each(self, tenant):
+        other = MembershipFactory(merchant=tenant.merchant)
+        award_stamps(tenant.member, 3, store=tenant.store)
+        totals_fold()
+        award_stamps(tenant.member, 1, store=tenant.store)  # pending, already counted
+        award_stamps(other, 1, store=tenant.store)  # pending, not yet
+
+        assert members_active(tenant.merchant, timezone.localdate()) == 2
 
     def test_an_expiry_is_not_activity(self, tenant):
         lapsed = MembershipFactory(merchant=tenant.merchant)
@@ -148,9 +161,8 @@ class TestLastActiveDay:
         stamps_expire_due(now=timezone.now())
 
         assert LedgerEntry.objects.filter(membership=lapsed, kind=EntryKind.EXPIRY).exists()
-
-        lapsed.refresh_from_db()
-        assert lapsed.last_active_on == timezone.localdate() - 10 * DAY
+        assert members_active(tenant.merchant, timezone.localdate() - 9 * DAY) == 0
+        assert members_active(tenant.merchant, timezone.localdate() - 10 * DAY) == 1
 
 
 class TestTotalsKeys:
@@ -188,7 +200,10 @@ class TestTheAuditFindsAnyDrift:
         assert {m.what.split(" (")[0] for m in totals_mismatches()} == {"daily total", "due total"}
 
     def test_a_wrong_last_active_day(self, shop):
-        Membership.objects.filter(pk=shop.member.pk).update(last_active_on=None)
+        totals_fold()
+        MemberActivity.objects.filter(membership=shop.member).update(
+            last_active_on=datetime.date(2001, 1, 1)
+        )
 
         (mismatch,) = totals_mismatches()
         assert mismatch.what.startswith("membership last active") and mismatch.pk == shop.member.pk
