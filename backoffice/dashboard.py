@@ -10,7 +10,13 @@ from django.db.models import Count, Sum
 
 from loyalty.ledger import merchant_date
 from loyalty.models import DeductionPurpose, EntryKind, Membership, Merchant, Store
-from loyalty.totals import daily_totals, due_totals, members_active, totals_fold
+from loyalty.totals import (
+    READER_FOLD_LIMIT,
+    daily_totals,
+    due_totals,
+    members_active,
+    totals_fold,
+)
 from redemptions.models import Redemption, RedemptionStatus
 
 # What the dashboard counts, in the order it shows them. A spend moved from a cancelled lot
@@ -88,7 +94,7 @@ def dashboard_get(*, merchant: Merchant, days: int, now: datetime) -> Dashboard:
     indexes: a few rows per day, however long the ledger."""
     period = Period.ending_today(merchant, days=days, now=now)
     board = Dashboard(merchant=merchant, period=period)
-    totals_fold()  # keeps what is pending short for every reader
+    totals_fold(READER_FOLD_LIMIT)  # keeps the entries past the mark few for every reader
     members = Membership.objects.filter(merchant=merchant)
     board.members_total = members.count()
     board.members_joined = members.filter(

@@ -37,9 +37,6 @@ WITH made AS (
 )
 SELECT * FROM made;
 
--- The entries' trigger keeps the dashboard's totals (loyalty/sql/0024_totals.sql): it must
--- fire, and a replica session fires no trigger.
-SET LOCAL session_replication_role = origin;
 INSERT INTO loyalty_ledgerentry (membership_id, award_id, deduction_id, kind, delta, created_at)
 SELECT membership_id, id, NULL, 1, number_of_stamps, created_at
 FROM fill_awards;

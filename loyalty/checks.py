@@ -98,14 +98,14 @@ def deduction_mismatches() -> Iterator[Mismatch]:
         yield Mismatch("deduction drawn from lots", spend.pk, spend.stamps, spend.drawn)
 
 
-# The running totals (loyalty/sql/0024_totals.sql), folded and pending, against sums made
-# here: the entries per merchant's day, the lots' stamps per expiration date, and each
+# The totals (loyalty/sql/0024_totals.sql), with the entries past their mark, against sums
+# made here: the entries per merchant's day, the lots' stamps per expiration date, and each
 # member's latest day of activity.
 DAILY_TOTALS_AUDIT = """
 WITH kept AS (
     SELECT merchant_id, day, store_id, kind, purpose, stamps FROM loyalty_dailytotal
     UNION ALL
-    SELECT merchant_id, day, store_id, kind, purpose, stamps FROM loyalty_pendingtotal
+    SELECT merchant_id, day, store_id, kind, purpose, delta FROM stamps_entry_facts_unfolded()
 ), cached AS (  -- purpose 0: none (a join never matches NULLs)
     SELECT merchant_id, day, store_id, kind, coalesce(purpose, 0) AS purpose,
            sum(stamps)::bigint AS stamps
@@ -126,7 +126,7 @@ DUE_TOTALS_AUDIT = """
 WITH kept AS (
     SELECT merchant_id, store_id, expiration_date, stamps FROM loyalty_duetotal
     UNION ALL
-    SELECT merchant_id, store_id, expiration_date, stamps FROM loyalty_pendingtotal
+    SELECT merchant_id, store_id, expiration_date, delta FROM stamps_entry_facts_unfolded()
 ), cached AS (
     SELECT merchant_id, store_id, expiration_date, sum(stamps)::bigint AS stamps FROM kept
      GROUP BY merchant_id, store_id, expiration_date
@@ -145,7 +145,7 @@ ACTIVITY_AUDIT = """
 WITH kept AS (
     SELECT membership_id, last_active_on AS day FROM loyalty_memberactivity
     UNION ALL
-    SELECT membership_id, day FROM loyalty_pendingtotal WHERE membership_id IS NOT NULL
+    SELECT membership_id, day FROM stamps_entry_facts_unfolded() WHERE by_member
 ), cached AS (
     SELECT membership_id, max(day) AS day FROM kept GROUP BY membership_id
 ), derived AS (

@@ -434,11 +434,10 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.delta:+d} on award {self.award_id}"
 
 
-# The dashboard's totals: the entries summed as they are written, so a figure over a period
-# reads a few rows per day instead of every entry (loyalty/sql/0024_totals.sql). A trigger
-# on the entries appends each statement's sums to PendingTotal, which takes no row lock that
-# another till could wait for; stamps_fold_totals() moves what is pending into DailyTotal,
-# DueTotal and MemberActivity, one folder at a time. A reader adds what is still pending.
+# The dashboard's totals: the entries summed, so a figure over a period reads a few rows per
+# day instead of every entry (loyalty/sql/0024_totals.sql). They are folded from the
+# entries after the fact, by id, up to a mark every entry below which is final; a reader
+# adds the entries past the mark. A till's write does nothing for them.
 class DailyTotal(models.Model):
     """The entries of one merchant's day (in its time zone), per lot's store, kind and, for
     spends, purpose."""
@@ -489,9 +488,7 @@ class DueTotal(models.Model):
 
 class MemberActivity(models.Model):
     """The merchant's day of a member's latest award, spend or cancel (an expiry is not the
-    member's doing). Kept by the fold, not on the member's row: a till's write would
-    otherwise update the row a second time, and all of its indexes, on each member's first
-    visit of a day."""
+    member's doing), as far as the totals go."""
 
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -509,32 +506,16 @@ class MemberActivity(models.Model):
         return f"membership {self.membership_id} last active on {self.last_active_on}"
 
 
-class PendingTotal(models.Model):
-    """One statement's entries summed, not yet folded into DailyTotal, DueTotal and
-    MemberActivity; `membership` is set when the entries are the member's doing."""
+class TotalsMark(models.Model):
+    """How far the totals go: every entry up to `folded_through` (by id) is in them, and
+    every entry up to `final_through` was committed or rolled back when it was read. One
+    row."""
 
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    store = models.ForeignKey(
-        Store, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    day = models.DateField()
-    kind = models.SmallIntegerField(choices=EntryKind)
-    purpose = models.SmallIntegerField(choices=DeductionPurpose, null=True)
-    expiration_date = models.DateField()
-    stamps = models.BigIntegerField()
-    membership = models.ForeignKey(
-        Membership,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
+    folded_through = models.BigIntegerField(default=0)
+    final_through = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"pending {self.day} {self.get_kind_display()}: {self.stamps:+d}"
+        return f"totals through entry {self.folded_through}"
 
 
 class LevelChangeKind(models.IntegerChoices):

@@ -19,6 +19,7 @@ REQUIRED_FUNCTIONS = (
     "stamps_award",
     "stamps_cancel",
     "stamps_expire_member",
+    "stamps_entries_final",
     "stamps_find_member",
     "stamps_fold_totals",
     "stamps_lot_overdue",

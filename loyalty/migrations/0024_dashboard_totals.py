@@ -1,6 +1,7 @@
-"""The dashboard's totals, kept from the ledger's entries as they are written (loyalty/sql/
-0024_totals.sql, frozen with this migration), and each member's last active day. The
-entries already written are summed once here: the totals start out exact."""
+"""The dashboard's totals, folded from the ledger's entries after they are written
+(loyalty/sql/0024_totals.sql, frozen with this migration). Nothing is folded here: the
+entries already written are folded by `manage.py fold_totals` (about 90 s for ten million
+entries), and until then a reader sums them as it would entries past the mark."""
 
 from pathlib import Path
 
@@ -9,31 +10,19 @@ from django.db import migrations, models
 
 SQL = Path(__file__).resolve().parent.parent / "sql" / "0024_totals.sql"  # frozen with it
 
-FIRST_FOLD = """
-INSERT INTO loyalty_pendingtotal (merchant_id, store_id, day, kind, purpose, expiration_date,
-                                  stamps)
-SELECT merchant_id, store_id, day, kind, purpose, expiration_date, sum(delta)
-  FROM stamps_entry_facts
- GROUP BY merchant_id, store_id, day, kind, purpose, expiration_date;
-SELECT stamps_fold_totals();
-INSERT INTO loyalty_memberactivity (membership_id, merchant_id, last_active_on)
-SELECT membership_id, merchant_id, max(day) FROM stamps_entry_facts WHERE by_member
- GROUP BY membership_id, merchant_id;
-"""
-
 
 def install(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(SQL.read_text())
-        cursor.execute(FIRST_FOLD)
 
 
 def uninstall(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            "DROP TRIGGER entries_added ON loyalty_ledgerentry;"
-            " DROP TRIGGER lot_key_fixed ON loyalty_award;"
-            " DROP FUNCTION stamps_entries_added(), stamps_lot_key_fixed(), stamps_fold_totals();"
+            "DROP TRIGGER lot_key_fixed ON loyalty_award;"
+            " DROP FUNCTION stamps_lot_key_fixed(), stamps_fold_totals(bigint),"
+            " stamps_entries_final(), stamps_totals_mark_ensure(),"
+            " stamps_entry_facts_unfolded();"
             " DROP VIEW stamps_entry_facts;"
         )
 
@@ -74,14 +63,11 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='PendingTotal',
+            name='TotalsMark',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('kind', models.SmallIntegerField(choices=[(1, 'Award'), (2, 'Award canceled'), (3, 'Spend'), (4, 'Spend moved to another lot'), (5, 'Expiry'), (6, 'Spend canceled')])),
-                ('purpose', models.SmallIntegerField(choices=[(1, 'Deduction'), (2, 'Redemption')], null=True)),
-                ('expiration_date', models.DateField()),
-                ('stamps', models.BigIntegerField()),
+                ('folded_through', models.BigIntegerField(default=0)),
+                ('final_through', models.BigIntegerField(default=0)),
             ],
         ),
         migrations.AddIndex(
@@ -112,21 +98,6 @@ class Migration(migrations.Migration):
             model_name='memberactivity',
             name='merchant',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='loyalty.merchant'),
-        ),
-        migrations.AddField(
-            model_name='pendingtotal',
-            name='membership',
-            field=models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.membership'),
-        ),
-        migrations.AddField(
-            model_name='pendingtotal',
-            name='merchant',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.merchant'),
-        ),
-        migrations.AddField(
-            model_name='pendingtotal',
-            name='store',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='loyalty.store'),
         ),
         migrations.AddConstraint(
             model_name='dailytotal',

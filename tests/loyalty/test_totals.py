@@ -1,5 +1,6 @@
-"""The dashboard's running totals (loyalty/sql/0024_totals.sql) against sums made here over
-the entries and lots, pending and folded."""
+"""The dashboard's totals (loyalty/sql/0024_totals.sql) against sums made here over the
+entries and lots, before a fold, after one, and with entries past the mark. A fold runs
+outside any transaction (loyalty/totals.py), so the tests that fold commit for real."""
 
 import datetime
 from collections import Counter
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connections
+from django.db.models import F
 from django.utils import timezone
 
 from loyalty.checks import totals_mismatches
@@ -20,15 +22,14 @@ from loyalty.models import (
     EntryKind,
     LedgerEntry,
     MemberActivity,
-    PendingTotal,
+    TotalsMark,
 )
 from loyalty.services import award_cancel
 from loyalty.totals import DayKey, daily_totals, due_totals, members_active, totals_fold
 from tests.factories import MembershipFactory, StoreFactory, award_stamps, deduct_stamps
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 DAY = datetime.timedelta(days=1)
-FOLD_LOCK = "SELECT pg_advisory_lock(hashtext('loyalty'), hashtext('stamps_fold_totals'))"
 
 
 def by_entries(merchant) -> Counter:
@@ -77,17 +78,17 @@ def shop(tenant):
 
 
 class TestTotalsAgreeWithTheLedger:
-    def test_pending_and_folded_sums_read_the_same(self, shop):
+    def test_unfolded_and_folded_entries_read_the_same(self, shop):
         first, last = timezone.localdate() - 30 * DAY, timezone.localdate()
         expected = by_entries(shop.merchant)
         assert len({key.store_id for key in expected}) == 2 and len(expected) >= 6
 
-        assert PendingTotal.objects.exists()
+        assert not DailyTotal.objects.exists()
         assert nonzero(daily_totals(shop.merchant, first, last)) == nonzero(expected)
         assert nonzero(due_totals(shop.merchant)) == nonzero(by_lots(shop.merchant))
 
-        assert totals_fold() > 0
-        assert not PendingTotal.objects.exists()
+        assert totals_fold() == LedgerEntry.objects.count()
+        assert TotalsMark.objects.get().folded_through == LedgerEntry.objects.latest("pk").pk
         assert nonzero(daily_totals(shop.merchant, first, last)) == nonzero(expected)
         assert nonzero(due_totals(shop.merchant)) == nonzero(by_lots(shop.merchant))
         assert list(totals_mismatches()) == []
@@ -95,7 +96,8 @@ class TestTotalsAgreeWithTheLedger:
     def test_a_fold_adds_to_what_an_earlier_fold_kept(self, shop):
         totals_fold()
         award_stamps(shop.member, 9, store=shop.store)
-        totals_fold()
+        assert totals_fold() == 1
+        assert totals_fold() == 0
 
         today = timezone.localdate()
         assert nonzero(daily_totals(shop.merchant, today, today)) == nonzero(
@@ -103,8 +105,17 @@ class TestTotalsAgreeWithTheLedger:
         )
         assert list(totals_mismatches()) == []
 
+    def test_a_fold_takes_at_most_its_limit_and_the_next_carries_on(self, shop):
+        count = LedgerEntry.objects.count()
+
+        assert totals_fold(limit=2) == 2
+        assert list(totals_mismatches()) == []  # half folded, half read past the mark
+        assert totals_fold() == count - 2
+        assert list(totals_mismatches()) == []
+
     def test_a_period_reads_only_its_days_and_its_merchant(self, shop, other_tenant):
         award_stamps(other_tenant.member, 50, store=other_tenant.store)
+        totals_fold()
         today = timezone.localdate()
 
         sums = daily_totals(shop.merchant, today - 2 * DAY, today - DAY)
@@ -112,18 +123,40 @@ class TestTotalsAgreeWithTheLedger:
         assert {key.day for key in sums} <= {today - 2 * DAY, today - DAY}
         assert all(key.store_id != other_tenant.store.pk for key in sums)
 
-    def test_a_fold_already_running_leaves_the_pending_sums_to_it(self, shop):
+    def test_a_fold_already_running_leaves_the_entries_to_it(self, shop):
+        totals_fold(limit=1)
         holder = connections.create_connection("default")
         try:
-            holder.cursor().execute(FOLD_LOCK)
+            with holder.cursor() as cursor:  # a fold in progress holds the mark
+                cursor.execute("BEGIN")
+                cursor.execute("SELECT 1 FROM loyalty_totalsmark FOR UPDATE")
 
-            assert totals_fold() is None
+                assert totals_fold() is None
 
-            assert PendingTotal.objects.exists()
-            assert not DailyTotal.objects.exists() and not DueTotal.objects.exists()
+            assert TotalsMark.objects.get().folded_through == LedgerEntry.objects.earliest("pk").pk
             assert list(totals_mismatches()) == []
         finally:
-            holder.close()  # its session's lock goes with it
+            holder.close()
+
+    def test_an_entry_still_being_written_is_not_marked_final(self, shop):
+        """The mark waits for a moment with no write in flight; a till's open transaction
+        makes that wait give up, and the entries stay past the mark."""
+        writer = connections.create_connection("default")
+        try:
+            with writer.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    "INSERT INTO loyalty_ledgerentry (membership_id, award_id, kind, delta,"
+                    " created_at) SELECT membership_id, id, 1, 1, now() FROM loyalty_award"
+                    " WHERE membership_id = %s LIMIT 1",
+                    [shop.member.pk],
+                )
+
+                assert totals_fold() == 0
+
+            assert TotalsMark.objects.get().final_through == 0
+        finally:
+            writer.close()  # rolled back
 
 
 class TestMembersActive:
@@ -134,17 +167,17 @@ class TestMembersActive:
         award_stamps(tenant.member, 3, store=tenant.store, now=now)
         award_stamps(tenant.member, 3, store=tenant.store, now=now - 9 * DAY)  # written late
 
-        assert members_active(tenant.merchant, today) == 1  # pending
+        assert members_active(tenant.merchant, today) == 1  # past the mark
         totals_fold()
         assert members_active(tenant.merchant, today) == 1  # folded
         assert MemberActivity.objects.get(membership=tenant.member).last_active_on == today
 
-    def test_folded_and_pending_members_are_counted_once_each(self, tenant):
+    def test_folded_members_and_those_past_the_mark_are_counted_once_each(self, tenant):
         other = MembershipFactory(merchant=tenant.merchant)
         award_stamps(tenant.member, 3, store=tenant.store)
         totals_fold()
-        award_stamps(tenant.member, 1, store=tenant.store)  # pending, already counted
-        award_stamps(other, 1, store=tenant.store)  # pending, not yet
+        award_stamps(tenant.member, 1, store=tenant.store)  # past the mark, already counted
+        award_stamps(other, 1, store=tenant.store)  # past the mark, not yet
 
         assert members_active(tenant.merchant, timezone.localdate()) == 2
 
@@ -194,10 +227,12 @@ class TestTheAuditFindsAnyDrift:
         (mismatch,) = totals_mismatches()
         assert mismatch.what.startswith("due total") and mismatch.derived == row.stamps
 
-    def test_a_lost_pending_sum(self, shop):
-        PendingTotal.objects.filter(kind=1).delete()
+    def test_an_entry_folded_twice(self, shop):
+        totals_fold()
+        TotalsMark.objects.update(folded_through=F("folded_through") - 1)
 
-        assert {m.what.split(" (")[0] for m in totals_mismatches()} == {"daily total", "due total"}
+        kinds = {m.what.split(" (")[0] for m in totals_mismatches()}
+        assert kinds == {"daily total", "due total"}
 
     def test_a_wrong_last_active_day(self, shop):
         totals_fold()

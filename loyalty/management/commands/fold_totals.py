@@ -8,8 +8,8 @@ from loyalty.totals import totals_fold
 
 class Command(BaseCommand):
     help = (
-        "Folds the ledger's pending sums into the dashboard's totals (the dashboard also folds "
-        "when it is read); --loop keeps folding."
+        "Folds the ledger's entries into the dashboard's totals until they are caught up (the "
+        "dashboard also folds a little when it is read); --loop keeps folding."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -18,11 +18,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, loop: bool, interval: float, **options: Any) -> None:
         while True:
-            moved = totals_fold()
-            if moved is None:
-                self.stdout.write("another fold is running")
-            elif moved:
-                self.stdout.write(f"folded {moved} pending sum(s)")
+            folded = self.catch_up()
+            if folded:
+                self.stdout.write(f"folded {folded} entries")
             if not loop:
                 return
             time.sleep(interval)
+
+    def catch_up(self) -> int:
+        total = 0
+        while (folded := totals_fold()) is not None:
+            total += folded
+            if folded == 0:
+                return total
+        self.stdout.write("another fold is running")
+        return total
