@@ -11,9 +11,8 @@ from typing import Any
 from django import forms
 from django.db import transaction
 
-from core.errors import DomainError
 from loyalty import services
-from loyalty.ledger import Actor, merchant_date
+from loyalty.ledger import Actor, BatchRefusal, merchant_date
 from loyalty.models import Gender, Level, Membership, Merchant, RegistrationMethod, Store
 
 COLUMNS = [
@@ -31,6 +30,7 @@ GENDERS = {"1": Gender.MALE, "2": Gender.FEMALE, "male": Gender.MALE, "female": 
 GENDERS |= {"m": Gender.MALE, "f": Gender.FEMALE}
 OPENING_NOTES = "opening balance (import)"
 PROFILE = ["name", "phone", "birthday", "gender"]
+BATCH = 1000  # new members created, and their opening lots awarded, per statement
 
 
 class RowForm(forms.Form):
@@ -137,8 +137,7 @@ def members_import(
         return report
     try:
         with transaction.atomic():
-            for row in rows:
-                row_apply(merchant, row, store, actor, now)
+            rows_apply(merchant, rows, store, actor, now)
     except ImportRefused as refused:
         report.errors.append(str(refused))
         return report
@@ -206,11 +205,8 @@ def rows_read(
 def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> None:
     """Each row's existing member, found by email or member_id; a row whose two name two
     different members is an error."""
-    known = Membership.objects.filter(merchant=merchant)
-    by_email = {m.email: m for m in known.filter(email__in=[r.data["email"] for r in rows])}
-    by_card = {
-        m.member_id: m for m in known.filter(member_id__in=[r.data["member_id"] for r in rows])
-    }
+    by_email = members_by(merchant, "email", [row.data["email"] for row in rows])
+    by_card = members_by(merchant, "member_id", [row.data["member_id"] for row in rows])
     for row in rows:
         email, card = by_email.get(row.data["email"]), by_card.get(row.data["member_id"])
         if email and card and email.pk != card.pk:
@@ -220,58 +216,92 @@ def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> 
         row.existing = email or card
 
 
-def row_apply(
-    merchant: Merchant, row: Row, store: Store | None, actor: Actor, now: datetime
+def members_by(merchant: Merchant, key: str, values: list[str | None]) -> dict[str, Membership]:
+    """The merchant's members whose `key` is one of `values`, by it; looked up a batch at a
+    time (a statement takes at most 65,535 parameters)."""
+    wanted = [value for value in values if value]
+    known = Membership.objects.filter(merchant=merchant)
+    found: dict[str, Membership] = {}
+    for start in range(0, len(wanted), BATCH):
+        chosen = known.filter(**{f"{key}__in": wanted[start : start + BATCH]})
+        found |= {getattr(member, key): member for member in chosen}
+    return found
+
+
+def rows_apply(
+    merchant: Merchant, rows: list[Row], store: Store | None, actor: Actor, now: datetime
 ) -> None:
-    data = row.data
-    given = {name: data[name] for name in PROFILE if data.get(name) not in (None, "")}
-    member = row.existing
-    if member is not None:
-        for name, value in given.items():
-            setattr(member, name, value)
-        if data["email"] and not member.email:
-            member.email = data["email"]
-        if data["member_id"] and not member.member_id:
-            member.member_id = data["member_id"]
-        member.save(update_fields=[*given, "email", "member_id"])
-        return
+    """Known members' profiles are updated one by one; new members are created, and their
+    opening stamps awarded, a batch at a time (one statement each: 100,000 rows in a
+    minute, not ten)."""
+    new = []
+    for row in rows:
+        if row.existing is None:
+            new.append(row)
+        else:
+            profile_update(row.existing, row.data)
+    for start in range(0, len(new), BATCH):
+        batch = new[start : start + BATCH]
+        members = members_create(merchant, batch)
+        opening_stamps_award(merchant, list(zip(batch, members, strict=True)), store, actor, now)
+
+
+def profile_given(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: data[name] for name in PROFILE if data.get(name) not in (None, "")}
+
+
+def profile_update(member: Membership, data: dict[str, Any]) -> None:
+    given = profile_given(data)
+    for name, value in given.items():
+        setattr(member, name, value)
+    if data["email"] and not member.email:
+        member.email = data["email"]
+    if data["member_id"] and not member.member_id:
+        member.member_id = data["member_id"]
+    member.save(update_fields=[*given, "email", "member_id"])
+
+
+def members_create(merchant: Merchant, batch: list[Row]) -> list[Membership]:
+    people = [
+        {
+            "email": row.data["email"],
+            "member_id": row.data["member_id"],
+            "registration_method": RegistrationMethod.IMPORT,
+            **profile_given(row.data),
+        }
+        for row in batch
+    ]
     try:
-        member = services.membership_create(
-            merchant=merchant, email=data["email"], member_id=data["member_id"]
-        )
-        for name, value in given.items():
-            setattr(member, name, value)
-        member.registration_method = RegistrationMethod.IMPORT
-        member.save(update_fields=[*given, "registration_method"])
-        opening_stamps_award(merchant, member, store, data, actor, now)
-    except DomainError as refusal:
-        raise ImportRefused(row.line, refusal.message) from refusal
+        return services.memberships_create(merchant=merchant, people=people)
+    except services.MemberExists as taken:
+        raise ImportRefused(batch[taken.index].line, taken.message) from taken
 
 
 def opening_stamps_award(
     merchant: Merchant,
-    member: Membership,
+    members: list[tuple[Row, Membership]],
     store: Store | None,
-    data: dict[str, Any],
     actor: Actor,
     now: datetime,
 ) -> None:
     """Opening stamps as lots of at most the merchant's largest award each."""
-    left = data.get("stamps") or 0
-    while left > 0 and store is not None:
-        lot = min(left, merchant.max_stamps_per_award)
-        services.award_create(
-            merchant=merchant,
-            request=services.AwardRequest(
+    requests, lines = [], []
+    for row, member in members:
+        left = row.data.get("stamps") or 0
+        while left > 0 and store is not None:
+            lot = min(left, merchant.max_stamps_per_award)
+            request = services.AwardRequest(
                 user=None,
                 store=store.pk,
                 number_of_stamps=lot,
                 notes=OPENING_NOTES,
-                expiration_date=data.get("expiration_date"),
+                expiration_date=row.data.get("expiration_date"),
                 require_email_notification=False,
-            ),
-            now=now,
-            actor=actor,
-            membership_id=member.pk,
-        )
-        left -= lot
+            )
+            requests.append((member.pk, request))
+            lines.append(row.line)
+            left -= lot
+    try:
+        services.awards_create(merchant=merchant, requests=requests, now=now, actor=actor)
+    except BatchRefusal as refused:
+        raise ImportRefused(lines[refused.index], refused.refusal.message) from refused

@@ -20,6 +20,36 @@ def function_row(function: str, arguments: Sequence[Any], columns: str) -> tuple
     return row
 
 
+def function_rows(
+    function: str, argument_rows: Sequence[Sequence[Any]], columns: str
+) -> list[tuple[Any, ...]]:
+    """The row `function` returns for each of `argument_rows`, in order, from one statement:
+    many calls for one round trip. Each call sees the ones before it, as separate statements
+    would (the ledger's functions are VOLATILE)."""
+    if not argument_rows:
+        return []
+    types = argument_types(function)
+    names = ", ".join(f"a{n}" for n in range(len(types)))
+    one = "(" + ", ".join(f"%s::{name}" for name in types) + ", %s)"
+    query = (
+        f"SELECT {columns} FROM (VALUES {', '.join([one] * len(argument_rows))})"
+        f" AS calls({names}, n) CROSS JOIN LATERAL {function}({names}) ORDER BY n"
+    )
+    cursor = statement_cursor()
+    cursor.execute(query, [v for n, row in enumerate(argument_rows) for v in (*row, n)])
+    return cursor.fetchall()
+
+
+@cache  # a function's signature changes only with a migration, which restarts the servers
+def argument_types(function: str) -> tuple[str, ...]:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT unnest(proargtypes::regtype[])::text FROM pg_proc WHERE oid = %s::regproc",
+            [function],
+        )
+        return tuple(name for (name,) in cursor.fetchall())
+
+
 def execute(statement: str, arguments: Sequence[Any]) -> None:
     """A statement that returns nothing, on the same cursor."""
     statement_cursor().execute(statement, arguments)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import BigIntegerField, BooleanField, Func
 
-from core.db import function_row
+from core.db import function_row, function_rows
 from core.metrics import ledger_operation
 from loyalty.models import Merchant
 from loyalty.refusals import LedgerRefusal
@@ -59,6 +59,31 @@ def ledger_write(
     if refusal is not None:
         raise LedgerRefusal((renamed or {}).get(refusal, refusal), detail)
     return tuple(row)
+
+
+class BatchRefusal(Exception):
+    """Call `index` of a batch was refused; nothing of the batch is to be kept."""
+
+    def __init__(self, index: int, refusal: LedgerRefusal) -> None:
+        super().__init__(refusal.message)
+        self.index, self.refusal = index, refusal
+
+
+def ledger_write_many(
+    function: str, argument_rows: Sequence[Sequence[Any]], columns: str
+) -> list[tuple[Any, ...]]:
+    """ledger_write for many calls in one statement: each call's `columns`, or BatchRefusal
+    for the first refused. The caller's transaction must then be rolled back: the calls
+    before the refused one applied."""
+    found = []
+    for index, (refusal, detail, *row) in enumerate(
+        function_rows(function, argument_rows, with_refusal(columns))
+    ):
+        ledger_operation(function, refusal)
+        if refusal is not None:
+            raise BatchRefusal(index, LedgerRefusal(refusal, detail))
+        found.append(tuple(row))
+    return found
 
 
 @cache  # each caller's columns are a constant: joined once

@@ -6,8 +6,9 @@ request, an admin form) a refused call leaves that transaction usable."""
 
 import secrets
 import string
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 
@@ -17,11 +18,12 @@ from loyalty.ledger import (
     Actor,
     MemberAfter,
     ledger_write,
+    ledger_write_many,
     member_after,
     merchant_date,
 )
 from loyalty.levels import level_for
-from loyalty.models import DeductionPurpose, Membership, Merchant, Store
+from loyalty.models import DeductionPurpose, Level, Membership, Merchant, Store
 from loyalty.refusals import LedgerRefusal
 
 
@@ -58,27 +60,48 @@ def award_create(
     membership_id: int | None = None,
 ) -> Awarded:
     """POST /api/stamps/add, and the admin's award (which names the member by id)."""
-    today = merchant_date(merchant, now)
     row = ledger_write(
-        "stamps_award",
-        [
-            merchant.pk,
-            request.store,
-            membership_id,
-            request.user,
-            request.number_of_stamps,
-            merchant.max_stamps_per_award,
-            request.notes,
-            request.expiration_date or award_default_expiration(merchant, today),
-            request.require_email_notification,
-            today,
-            now,
-            actor.token_id,
-            actor.staff_id,
-        ],
-        AWARDED,
+        "stamps_award", award_arguments(merchant, request, now, actor, membership_id), AWARDED
     )
     return Awarded(id=row[5], number_of_stamps=request.number_of_stamps, member=member_after(row))
+
+
+def awards_create(
+    *,
+    merchant: Merchant,
+    requests: Sequence[tuple[int, AwardRequest]],
+    now: datetime,
+    actor: Actor,
+) -> list[int]:
+    """Many awards, each to a member by id, in one statement (an import's opening lots): the
+    awards' ids, or BatchRefusal for the first refused (roll the transaction back)."""
+    calls = [award_arguments(merchant, request, now, actor, member) for member, request in requests]
+    return [row[5] for row in ledger_write_many("stamps_award", calls, AWARDED)]
+
+
+def award_arguments(
+    merchant: Merchant,
+    request: AwardRequest,
+    now: datetime,
+    actor: Actor,
+    membership_id: int | None,
+) -> list[Any]:
+    today = merchant_date(merchant, now)
+    return [
+        merchant.pk,
+        request.store,
+        membership_id,
+        request.user,
+        request.number_of_stamps,
+        merchant.max_stamps_per_award,
+        request.notes,
+        request.expiration_date or award_default_expiration(merchant, today),
+        request.require_email_notification,
+        today,
+        now,
+        actor.token_id,
+        actor.staff_id,
+    ]
 
 
 class Canceled(NamedTuple):
@@ -188,6 +211,10 @@ REFERRAL_ALPHABET = string.ascii_uppercase + string.digits
 class MemberExists(DomainError):
     code = "unique"
 
+    def __init__(self, message: str, *, field: str, index: int = 0) -> None:
+        super().__init__(message, field=field)
+        self.index = index  # which of the people being created
+
 
 def membership_create(
     *,
@@ -197,24 +224,41 @@ def membership_create(
     name: str = "",
     phone: str = "",
 ) -> Membership:
-    email = email.lower() if email else None
+    (member,) = memberships_create(
+        merchant=merchant,
+        people=[{"email": email, "member_id": member_id, "name": name, "phone": phone}],
+    )
+    return member
+
+
+def memberships_create(
+    *, merchant: Merchant, people: Sequence[Mapping[str, Any]]
+) -> list[Membership]:
+    """New members, each from its fields (`email`, `member_id` and profile fields), in one
+    INSERT; MemberExists (with its `index` in `people`) when an email or Member ID is taken."""
     level = level_for(merchant=merchant, qualifying_stamps=0)
     for _ in range(5):
-        ensure_identity_free(merchant=merchant, email=email, member_id=member_id)
+        ensure_identities_free(merchant=merchant, people=people)
+        members = [membership_new(merchant, level, person) for person in people]
         try:
             with transaction.atomic():
-                return Membership.objects.create(
-                    merchant=merchant,
-                    level=level,
-                    email=email,
-                    member_id=member_id or None,
-                    name=name,
-                    phone=phone,
-                    referral_code="".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(6)),
-                )
+                return Membership.objects.bulk_create(members)
         except IntegrityError:
             continue  # a referral code collision, or a concurrent twin caught on the next check
-    raise RuntimeError("could not create the membership")
+    raise RuntimeError("could not create the memberships")
+
+
+def membership_new(merchant: Merchant, level: Level, person: Mapping[str, Any]) -> Membership:
+    fields = dict(person)
+    email, member_id = fields.pop("email", None), fields.pop("member_id", None)
+    return Membership(
+        merchant=merchant,
+        level=level,
+        email=email.lower() if email else None,
+        member_id=member_id or None,
+        referral_code="".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(6)),
+        **fields,
+    )
 
 
 def is_digits(text: str | None) -> bool:
@@ -222,12 +266,24 @@ def is_digits(text: str | None) -> bool:
 
 
 def ensure_identity_free(*, merchant: Merchant, email: str | None, member_id: str | None) -> None:
-    members = Membership.objects.filter(merchant=merchant)
-    if email and members.filter(email=email).exists():
-        raise MemberExists("A member with this email already exists", field="email")
-    if member_id and members.filter(member_id=member_id).exists():
-        raise MemberExists("A member with this Member ID already exists", field="member_id")
+    ensure_identities_free(merchant=merchant, people=[{"email": email, "member_id": member_id}])
+
+
+def ensure_identities_free(*, merchant: Merchant, people: Sequence[Mapping[str, Any]]) -> None:
+    """MemberExists, with the person's `index`, for an email or Member ID already taken."""
+    emails = {p["email"].lower(): n for n, p in enumerate(people) if p.get("email")}
+    cards = {p["member_id"]: n for n, p in enumerate(people) if p.get("member_id")}
     # `user` names a member by Member ID before numeric id: digits that are another member's
     # id would take that member over.
-    if is_digits(member_id) and members.filter(pk=int(member_id)).exists():
-        raise MemberExists("This Member ID is another member's id", field="member_id")
+    ids = {int(card): n for card, n in cards.items() if is_digits(card)}
+    members = Membership.objects.filter(merchant=merchant)
+    checks = [
+        ("email", emails, "A member with this email already exists"),
+        ("member_id", cards, "A member with this Member ID already exists"),
+        ("pk", ids, "This Member ID is another member's id"),
+    ]
+    for key, wanted, message in checks:
+        taken = members.filter(**{f"{key}__in": wanted}).values_list(key, flat=True)
+        if wanted and (found := list(taken)):
+            field = "email" if key == "email" else "member_id"
+            raise MemberExists(message, field=field, index=min(wanted[v] for v in found))
