@@ -55,10 +55,17 @@ def ledger_write(
     """The function's `columns` when it applied; its refusal, raised, when it did not.
     `renamed` gives the registry's name for a refusal in the caller's terms."""
     refusal, detail, *row = function_row(function, arguments, with_refusal(columns))
+    applied_or_raise(function, refusal, detail, renamed)
+    return tuple(row)
+
+
+def applied_or_raise(
+    function: str, refusal: str | None, detail: str | None, renamed: Mapping[str, str] | None
+) -> None:
+    """Counts the call, and raises its refusal, if any."""
     ledger_operation(function, refusal)
     if refusal is not None:
         raise LedgerRefusal((renamed or {}).get(refusal, refusal), detail)
-    return tuple(row)
 
 
 class BatchRefusal(Exception):
@@ -79,9 +86,10 @@ def ledger_write_many(
     for index, (refusal, detail, *row) in enumerate(
         function_rows(function, argument_rows, with_refusal(columns))
     ):
-        ledger_operation(function, refusal)
-        if refusal is not None:
-            raise BatchRefusal(index, LedgerRefusal(refusal, detail))
+        try:
+            applied_or_raise(function, refusal, detail, None)
+        except LedgerRefusal as refused:
+            raise BatchRefusal(index, refused) from refused
         found.append(tuple(row))
     return found
 

@@ -265,10 +265,6 @@ def is_digits(text: str | None) -> bool:
     return bool(text) and text.isascii() and text.isdigit() and len(text) <= 18
 
 
-def ensure_identity_free(*, merchant: Merchant, email: str | None, member_id: str | None) -> None:
-    ensure_identities_free(merchant=merchant, people=[{"email": email, "member_id": member_id}])
-
-
 def ensure_identities_free(*, merchant: Merchant, people: Sequence[Mapping[str, Any]]) -> None:
     """MemberExists, with the person's `index`, for an email or Member ID already taken."""
     emails = {p["email"].lower(): n for n, p in enumerate(people) if p.get("email")}
