@@ -5,10 +5,15 @@ often; settings.DATABASES)."""
 import threading
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models import Model
+from psycopg import sql
+
+M = TypeVar("M", bound=Model)
 
 
 def function_row(function: str, arguments: Sequence[Any], columns: str) -> tuple[Any, ...]:
@@ -25,19 +30,26 @@ def function_rows(
 ) -> list[tuple[Any, ...]]:
     """The row `function` returns for each of `argument_rows`, in order, from one statement:
     many calls for one round trip. Each call sees the ones before it, as separate statements
-    would (the ledger's functions are VOLATILE)."""
+    would (the ledger's functions are VOLATILE). Each argument travels as one array, so the
+    statement's text and its parameters do not grow with the rows."""
     if not argument_rows:
         return []
+    cursor = statement_cursor()
+    cursor.execute(
+        function_rows_query(function, columns), [list(c) for c in zip(*argument_rows, strict=True)]
+    )
+    return cursor.fetchall()
+
+
+@cache  # a caller's function and columns are constants: built once each
+def function_rows_query(function: str, columns: str) -> str:
     types = argument_types(function)
     names = ", ".join(f"a{n}" for n in range(len(types)))
-    one = "(" + ", ".join(f"%s::{name}" for name in types) + ", %s)"
-    query = (
-        f"SELECT {columns} FROM (VALUES {', '.join([one] * len(argument_rows))})"
-        f" AS calls({names}, n) CROSS JOIN LATERAL {function}({names}) ORDER BY n"
+    arrays = ", ".join(f"%s::{name}[]" for name in types)
+    return (
+        f"SELECT {columns} FROM unnest({arrays}) WITH ORDINALITY AS calls({names}, n)"
+        f" CROSS JOIN LATERAL {function}({names}) ORDER BY n"
     )
-    cursor = statement_cursor()
-    cursor.execute(query, [v for n, row in enumerate(argument_rows) for v in (*row, n)])
-    return cursor.fetchall()
 
 
 @cache  # a function's signature changes only with a migration, which restarts the servers
@@ -89,6 +101,42 @@ def statement_cursor() -> CursorWrapper:
     ):
         held = _held.cursor = database.cursor()
     return held
+
+
+def objects_copy(objects: Sequence[M]) -> list[M]:
+    """New objects of one model saved with COPY, PostgreSQL's fastest way in, and returned as
+    loaded (with their ids, drawn from the table's sequence first). Constraints and triggers
+    hold as for INSERT. bulk_create builds a placeholder per value: 0.3 ms a member."""
+    database = connections[DEFAULT_DB_ALIAS]
+    meta = type(objects[0])._meta
+    fields = meta.concrete_fields
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        rows = [
+            [pk if field is meta.pk else field.pre_save(obj, True) for field in fields]
+            for (pk,), obj in zip(cursor.fetchall(), objects, strict=True)
+        ]
+        try:
+            with cursor.copy(
+                copy_statement(meta.db_table, [str(f.column) for f in fields])
+            ) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [f.get_db_prep_save(v, database) for f, v in zip(fields, row, strict=True)]
+                    )
+        except psycopg.IntegrityError as error:
+            raise IntegrityError(*error.args) from error
+    names = [field.attname for field in fields]
+    return [type(objects[0]).from_db(database.alias, names, row) for row in rows]
+
+
+def copy_statement(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
 
 
 def violated_constraint(error: IntegrityError) -> str | None:
