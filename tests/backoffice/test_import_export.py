@@ -134,6 +134,23 @@ class TestImportCommand:
         assert "line 4: expiration_date: The date has passed." in lines
         assert any(line.startswith("line 4: level:") for line in lines)
 
+    def test_each_bad_column_of_a_row_is_named(self, tmp_path, merchant):
+        bad = HEADER + "e@example.com,,,,1990-13-01,x,-1,2000-01-01,Platinum\n"
+        err = io.StringIO()
+
+        with pytest.raises(CommandError):
+            call_command(
+                "import_members",
+                str(write(tmp_path, bad)),
+                "--merchant",
+                str(merchant.pk),
+                stdout=io.StringIO(),
+                stderr=err,
+            )
+
+        named = [line.split(":")[1].strip() for line in err.getvalue().splitlines()]
+        assert named == ["birthday", "gender", "stamps", "expiration_date", "level"]
+
     def test_a_dry_run_checks_and_writes_nothing(self, tmp_path, merchant):
         before = state(merchant)
 
