@@ -2,8 +2,9 @@
 its own `--dry-run` (every row read and checked, nothing written) in the same run. The goal:
 100,000 rows in under a minute. Checks the ledger afterwards.
 
-Usage: DATABASE_URL=... DJANGO_SECRET_KEY=... python bench/import_members.py [ROWS]
-(the members are new on each run, of a merchant named "Import Bench")"""
+Usage: DATABASE_URL=... DJANGO_SECRET_KEY=... python bench/import_members.py [ROWS [EXISTING]]
+(the members are new on each run, of a new merchant named "Import Bench"; EXISTING members
+are imported into it first, untimed, as a merchant that already has members)"""
 
 import csv
 import io
@@ -50,21 +51,27 @@ def seconds(*args: object) -> float:
     return time.perf_counter() - started
 
 
-def main(rows: int) -> None:
+def main(rows: int, existing: int) -> None:
     seeded = io.StringIO()
     call_command("seed_demo", "--name", "Import Bench", "--members", "0", "--json", stdout=seeded)
     merchant = str(json.loads(seeded.getvalue())["merchant_id"])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "members.csv"
+        if existing:
+            write_file(path, existing, f"{merchant}old")
+            seconds(path, "--merchant", merchant)
         write_file(path, rows, f"{merchant}x{time.time_ns()}")
         checked = seconds(path, "--merchant", merchant, "--dry-run")
         imported = seconds(path, "--merchant", merchant)
     print(
-        f"{rows} rows: import {imported:.1f} s ({rows / imported:,.0f} rows/s), "
+        f"{rows} rows into {existing} members: import {imported:.1f} s "
+        f"({rows / imported:,.0f} rows/s), "
         f"dry run {checked:.1f} s, ratio {imported / checked:.2f}"
     )
     call_command("check_ledger")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    existing = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    main(rows, existing)
