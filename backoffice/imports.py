@@ -94,6 +94,7 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     stamps: int = 0
     errors: list[str] = field(default_factory=list)
     applied: bool = False
@@ -102,7 +103,7 @@ class ImportReport:
         verb = "Imported" if self.applied else "Checked (nothing written)"
         return (
             f"{verb}: {self.rows} rows; {self.created} new members with {self.stamps} opening "
-            f"stamps, {self.updated} members updated."
+            f"stamps, {self.updated} members updated, {self.unchanged} unchanged."
         )
 
 
@@ -116,6 +117,20 @@ class Row:
     line: int
     data: dict[str, Any]
     existing: Membership | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """What the row changes on its known member: the profile fields it gives, and an
+        email or Member ID the member has none of."""
+        member = self.existing
+        assert member is not None
+        wanted = profile_given(self.data) | {
+            key: self.data[key] for key in ("email", "member_id") if not getattr(member, key)
+        }
+        return {
+            name: value
+            for name, value in wanted.items()
+            if value is not None and getattr(member, name) != value
+        }
 
 
 def members_import(
@@ -138,11 +153,13 @@ def members_import(
     if report.errors:
         return report
     for row in rows:
-        if row.existing:
-            report.updated += 1
-        else:
+        if row.existing is None:
             report.created += 1
             report.stamps += row.data.get("stamps") or 0
+        elif row.changes():
+            report.updated += 1
+        else:
+            report.unchanged += 1
     if dry_run:
         return report
     try:
@@ -238,15 +255,14 @@ def members_by(merchant: Merchant, key: str, values: list[str | None]) -> dict[s
 def rows_apply(
     merchant: Merchant, rows: list[Row], store: Store | None, actor: Actor, now: datetime
 ) -> None:
-    """Known members' profiles are updated one by one; new members are created, and their
-    opening stamps awarded, a batch at a time (one statement each: 100,000 rows in a
-    minute, not ten)."""
+    """Known members' changed profiles are saved one by one; new members are created, and
+    their opening stamps awarded, a thousand at a time (one statement each)."""
     new = []
     for row in rows:
         if row.existing is None:
             new.append(row)
-        else:
-            profile_update(row.existing, row.data)
+        elif changes := row.changes():
+            profile_update(row.existing, changes)
     for number, start in enumerate(range(0, len(new), BATCH), start=1):
         batch = new[start : start + BATCH]
         members = members_create(merchant, batch)
@@ -268,15 +284,10 @@ def profile_given(data: dict[str, Any]) -> dict[str, Any]:
     return {name: data[name] for name in PROFILE if data.get(name) not in (None, "")}
 
 
-def profile_update(member: Membership, data: dict[str, Any]) -> None:
-    given = profile_given(data)
-    for name, value in given.items():
+def profile_update(member: Membership, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
         setattr(member, name, value)
-    if data["email"] and not member.email:
-        member.email = data["email"]
-    if data["member_id"] and not member.member_id:
-        member.member_id = data["member_id"]
-    member.save(update_fields=[*given, "email", "member_id"])
+    member.save(update_fields=list(changes))
 
 
 def members_create(merchant: Merchant, batch: list[Row]) -> list[Membership]:

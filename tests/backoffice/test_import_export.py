@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +26,15 @@ CLEAN = (
     + ",C-2,Ben,,,m,0,,\n"
     + "cy@example.com,,Cy,,,,,,\n"
 )
+
+
+def row_versions(merchant) -> dict[int, str]:
+    """Each member's row version (PostgreSQL's xmin changes whenever the row is written)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, xmin::text FROM loyalty_membership WHERE merchant_id = %s", [merchant.pk]
+        )
+        return dict(cursor.fetchall())
 
 
 def write(tmp_path, text: str):
@@ -83,20 +93,23 @@ class TestImportCommand:
         path = write(tmp_path, CLEAN)
         import_command(path, merchant)
         entries = LedgerEntry.objects.count()
+        versions = row_versions(merchant)
 
         out, _ = import_command(path, merchant)
 
+        assert row_versions(merchant) == versions  # no member's row was written again
         assert LedgerEntry.objects.count() == entries
         assert Membership.objects.get(email="ann@example.com").stamps == 25
-        assert "3 members updated" in out
+        assert "0 members updated, 3 unchanged" in out
 
     def test_a_second_file_updates_a_known_members_profile(self, tmp_path, merchant):
         import_command(write(tmp_path, CLEAN), merchant)
 
-        import_command(write(tmp_path, HEADER + ",C-2,Benjamin,0999,,,50,,\n"), merchant)
+        out, _ = import_command(write(tmp_path, HEADER + ",C-2,Benjamin,0999,,,50,,\n"), merchant)
 
         ben = Membership.objects.get(member_id="C-2")
         assert (ben.name, ben.phone, ben.stamps) == ("Benjamin", "0999", 0)
+        assert "1 members updated, 0 unchanged" in out
 
     def test_every_error_is_listed_with_its_line_and_nothing_is_written(self, tmp_path, merchant):
         before = state(merchant)
