@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 
-from core.db import objects_copy
+from core.db import objects_insert
 from core.errors import DomainError
 from loyalty.ledger import (
     MEMBER_COLUMNS,
@@ -243,7 +243,7 @@ def memberships_create(
         members = [membership_new(merchant, level, person) for person in people]
         try:
             with transaction.atomic():
-                return objects_copy(members)
+                return objects_insert(members)
         except IntegrityError:
             continue  # a referral code collision, or a concurrent twin caught on the next check
     raise RuntimeError("could not create the memberships")

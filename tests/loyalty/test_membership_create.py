@@ -1,5 +1,6 @@
-"""Members are created with COPY (core.db.objects_copy): what a constraint refuses comes back
-as Django's IntegrityError, which memberships_create retries after checking again."""
+"""Members are created by one INSERT of a JSON document (core.db.objects_insert): they come
+back as stored, and what a constraint refuses is an IntegrityError, which memberships_create
+retries after checking again."""
 
 import itertools
 import secrets
