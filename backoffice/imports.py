@@ -213,24 +213,25 @@ def rows_read(
         if errors:
             report.errors.extend(f"line {line}: {error}" for error in errors)
             continue
+        repeated = False
         for key in ("email", "member_id"):
             value = data[key]
-            if value and (key, value) in seen:
-                report.errors.append(
-                    f"line {line}: {key} {value} is also on line {seen[(key, value)]}"
-                )
-            elif value:
-                seen[(key, value)] = line
-        rows.append(Row(line, data))
+            if value and (first := seen.setdefault((key, value), line)) != line:
+                report.errors.append(f"line {line}: {key} {value} is also on line {first}")
+                repeated = True
+        if not repeated:  # said once: not matched to a member again
+            rows.append(Row(line, data))
     members_match(merchant, rows, report)
     return rows
 
 
 def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> None:
-    """Each row's existing member, found by email or member_id; a row whose two name two
-    different members is an error."""
+    """Each row's existing member, found by email or member_id. A row whose two name two
+    different members is an error, and so is a member named by two rows (one by email, the
+    other by member_id): which row's profile should win is the file's to say."""
     by_email = members_by(merchant, "email", [row.data["email"] for row in rows])
     by_card = members_by(merchant, "member_id", [row.data["member_id"] for row in rows])
+    named: dict[int, int] = {}  # member id: the line that named them first
     for row in rows:
         email, card = by_email.get(row.data["email"]), by_card.get(row.data["member_id"])
         if email and card and email.pk != card.pk:
@@ -238,6 +239,8 @@ def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> 
                 f"line {row.line}: the email and the member_id belong to two different members"
             )
         row.existing = email or card
+        if row.existing and (first := named.setdefault(row.existing.pk, row.line)) != row.line:
+            report.errors.append(f"line {row.line}: names the same member as line {first}")
 
 
 def members_by(merchant: Merchant, key: str, values: list[str | None]) -> dict[str, Membership]:

@@ -31,7 +31,8 @@ def function_rows(
     """The row `function` returns for each of `argument_rows`, in order, from one statement:
     many calls for one round trip. Each call sees the ones before it, as separate statements
     would (the ledger's functions are VOLATILE). Each argument travels as one array, so the
-    statement's text and its parameters do not grow with the rows."""
+    statement's text and its parameters do not grow with the rows: an argument's values must
+    all be of one Python type (or None), and not lists."""
     if not argument_rows:
         return []
     cursor = statement_cursor()
@@ -108,7 +109,10 @@ def objects_insert(objects: Sequence[M]) -> list[M]:
     The rows travel as one JSON document, so the statement's text is the same for one object
     or a thousand: bulk_create, which cannot take its UNNEST path for a model with an
     ArrayField, writes a placeholder per value (0.3 ms a member). For fields whose values
-    JSON carries as text or numbers (not JSONField or BinaryField)."""
+    JSON, or str(), gives as PostgreSQL reads them: text, numbers, dates, times and arrays of
+    them (not JSON, binary or duration fields, nor database defaults)."""
+    if not objects:
+        return []
     database = connections[DEFAULT_DB_ALIAS]
     model, meta = type(objects[0]), type(objects[0])._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]

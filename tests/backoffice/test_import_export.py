@@ -164,6 +164,42 @@ class TestImportCommand:
         named = [line.split(":")[1].strip() for line in err.getvalue().splitlines()]
         assert named == ["birthday", "gender", "stamps", "expiration_date", "level"]
 
+    def test_a_member_named_by_two_rows_is_an_error(self, tmp_path, merchant):
+        import_command(write(tmp_path, CLEAN), merchant)
+        before = state(merchant)
+        twice = HEADER + "ann@example.com,,New,,,,,,\n,C-1,Old,,,,,,\n"
+        err = io.StringIO()
+
+        with pytest.raises(CommandError):
+            call_command(
+                "import_members",
+                str(write(tmp_path, twice)),
+                "--merchant",
+                str(merchant.pk),
+                stdout=io.StringIO(),
+                stderr=err,
+            )
+
+        assert err.getvalue().splitlines() == ["line 3: names the same member as line 2"]
+        assert state(merchant) == before
+
+    def test_a_repeated_email_is_said_once(self, tmp_path, merchant):
+        import_command(write(tmp_path, CLEAN), merchant)
+        twice = HEADER + "ann@example.com,,A,,,,,,\nann@example.com,,B,,,,,,\n"
+        err = io.StringIO()
+
+        with pytest.raises(CommandError):
+            call_command(
+                "import_members",
+                str(write(tmp_path, twice)),
+                "--merchant",
+                str(merchant.pk),
+                stdout=io.StringIO(),
+                stderr=err,
+            )
+
+        assert err.getvalue().splitlines() == ["line 3: email ann@example.com is also on line 2"]
+
     def test_a_dry_run_checks_and_writes_nothing(self, tmp_path, merchant):
         before = state(merchant)
 
