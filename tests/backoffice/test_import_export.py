@@ -51,6 +51,21 @@ def import_command(path, merchant, *extra: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+def refusal_lines(path, merchant) -> list[str]:
+    """The lines the command writes to stderr when it refuses the file."""
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command(
+            "import_members",
+            str(path),
+            "--merchant",
+            str(merchant.pk),
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    return err.getvalue().splitlines()
+
+
 def state(merchant) -> tuple:
     return (
         list(Membership.objects.filter(merchant=merchant).order_by("pk").values()),
@@ -129,19 +144,8 @@ class TestImportCommand:
 
     def test_errors_name_lines_and_fields(self, tmp_path, merchant):
         bad = HEADER + "not-an-email,,,,,,,,\n,,x,,,,,,\nq@example.com,,,,,,,2000-01-01,Nope\n"
-        err = io.StringIO()
+        lines = refusal_lines(write(tmp_path, bad), merchant)
 
-        with pytest.raises(CommandError):
-            call_command(
-                "import_members",
-                str(write(tmp_path, bad)),
-                "--merchant",
-                str(merchant.pk),
-                stdout=io.StringIO(),
-                stderr=err,
-            )
-
-        lines = err.getvalue().splitlines()
         assert "line 2: email: Enter a valid email address." in lines
         assert "line 3: Give an email or a member_id." in lines
         assert "line 4: expiration_date: The date has passed." in lines
@@ -149,56 +153,26 @@ class TestImportCommand:
 
     def test_each_bad_column_of_a_row_is_named(self, tmp_path, merchant):
         bad = HEADER + "e@example.com,,,,1990-13-01,x,-1,2000-01-01,Platinum\n"
-        err = io.StringIO()
+        lines = refusal_lines(write(tmp_path, bad), merchant)
 
-        with pytest.raises(CommandError):
-            call_command(
-                "import_members",
-                str(write(tmp_path, bad)),
-                "--merchant",
-                str(merchant.pk),
-                stdout=io.StringIO(),
-                stderr=err,
-            )
-
-        named = [line.split(":")[1].strip() for line in err.getvalue().splitlines()]
+        named = [line.split(":")[1].strip() for line in lines]
         assert named == ["birthday", "gender", "stamps", "expiration_date", "level"]
 
     def test_a_member_named_by_two_rows_is_an_error(self, tmp_path, merchant):
         import_command(write(tmp_path, CLEAN), merchant)
         before = state(merchant)
         twice = HEADER + "ann@example.com,,New,,,,,,\n,C-1,Old,,,,,,\n"
-        err = io.StringIO()
+        lines = refusal_lines(write(tmp_path, twice), merchant)
 
-        with pytest.raises(CommandError):
-            call_command(
-                "import_members",
-                str(write(tmp_path, twice)),
-                "--merchant",
-                str(merchant.pk),
-                stdout=io.StringIO(),
-                stderr=err,
-            )
-
-        assert err.getvalue().splitlines() == ["line 3: names the same member as line 2"]
+        assert lines == ["line 3: names the same member as line 2"]
         assert state(merchant) == before
 
     def test_a_repeated_email_is_said_once(self, tmp_path, merchant):
         import_command(write(tmp_path, CLEAN), merchant)
         twice = HEADER + "ann@example.com,,A,,,,,,\nann@example.com,,B,,,,,,\n"
-        err = io.StringIO()
+        lines = refusal_lines(write(tmp_path, twice), merchant)
 
-        with pytest.raises(CommandError):
-            call_command(
-                "import_members",
-                str(write(tmp_path, twice)),
-                "--merchant",
-                str(merchant.pk),
-                stdout=io.StringIO(),
-                stderr=err,
-            )
-
-        assert err.getvalue().splitlines() == ["line 3: email ann@example.com is also on line 2"]
+        assert lines == ["line 3: email ann@example.com is also on line 2"]
 
     def test_a_dry_run_checks_and_writes_nothing(self, tmp_path, merchant):
         before = state(merchant)
@@ -361,17 +335,7 @@ class TestMalformedFiles:
     )
     def test_is_refused_with_a_reason_and_writes_nothing(self, tmp_path, merchant, text):
         before = state(merchant)
-        err = io.StringIO()
+        lines = refusal_lines(write(tmp_path, text), merchant)
 
-        with pytest.raises(CommandError, match="nothing was imported"):
-            call_command(
-                "import_members",
-                str(write(tmp_path, text)),
-                "--merchant",
-                str(merchant.pk),
-                stdout=io.StringIO(),
-                stderr=err,
-            )
-
-        assert err.getvalue().strip()
+        assert any(line.strip() for line in lines)
         assert state(merchant) == before
