@@ -70,7 +70,7 @@ class RowCheck:
     def column_rule(self, name: str, value: Any) -> Any:
         match name:
             case "email":
-                return value.lower() or None
+                return services.email_normalized(value)
             case "member_id":
                 return value or None
             case "gender":
@@ -117,20 +117,7 @@ class Row:
     line: int
     data: dict[str, Any]
     existing: Membership | None = None
-
-    def changes(self) -> dict[str, Any]:
-        """What the row changes on its known member: the profile fields it gives, and an
-        email or Member ID the member has none of."""
-        member = self.existing
-        assert member is not None
-        wanted = profile_given(self.data) | {
-            key: self.data[key] for key in ("email", "member_id") if not getattr(member, key)
-        }
-        return {
-            name: value
-            for name, value in wanted.items()
-            if value is not None and getattr(member, name) != value
-        }
+    changes: dict[str, Any] = field(default_factory=dict)  # what it changes on `existing`
 
 
 def members_import(
@@ -156,7 +143,7 @@ def members_import(
         if row.existing is None:
             report.created += 1
             report.stamps += row.data.get("stamps") or 0
-        elif row.changes():
+        elif row.changes:
             report.updated += 1
         else:
             report.unchanged += 1
@@ -239,7 +226,10 @@ def members_match(merchant: Merchant, rows: list[Row], report: ImportReport) -> 
                 f"line {row.line}: the email and the member_id belong to two different members"
             )
         row.existing = email or card
-        if row.existing and (first := named.setdefault(row.existing.pk, row.line)) != row.line:
+        if row.existing is None:
+            continue
+        row.changes = profile_changes(row.existing, row.data)
+        if (first := named.setdefault(row.existing.pk, row.line)) != row.line:
             report.errors.append(f"line {row.line}: names the same member as line {first}")
 
 
@@ -264,8 +254,8 @@ def rows_apply(
     for row in rows:
         if row.existing is None:
             new.append(row)
-        elif changes := row.changes():
-            profile_update(row.existing, changes)
+        elif row.changes:
+            profile_update(row.existing, row.changes)
     for number, start in enumerate(range(0, len(new), BATCH), start=1):
         batch = new[start : start + BATCH]
         members = members_create(merchant, batch)
@@ -285,6 +275,19 @@ def statistics_refresh() -> None:
 
 def profile_given(data: dict[str, Any]) -> dict[str, Any]:
     return {name: data[name] for name in PROFILE if data.get(name) not in (None, "")}
+
+
+def profile_changes(member: Membership, data: dict[str, Any]) -> dict[str, Any]:
+    """What a row changes on its known member: the profile fields it gives, and an email or
+    Member ID the member has none of."""
+    wanted = profile_given(data) | {
+        key: data[key] for key in ("email", "member_id") if not getattr(member, key)
+    }
+    return {
+        name: value
+        for name, value in wanted.items()
+        if value is not None and getattr(member, name) != value
+    }
 
 
 def profile_update(member: Membership, changes: dict[str, Any]) -> None:

@@ -255,11 +255,16 @@ def membership_new(merchant: Merchant, level: Level, person: Mapping[str, Any]) 
     return Membership(
         merchant=merchant,
         level=level,
-        email=email.lower() if email else None,
+        email=email_normalized(email),
         member_id=member_id or None,
         referral_code="".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(6)),
         **fields,
     )
+
+
+def email_normalized(email: str | None) -> str | None:
+    """A member's email as stored and looked up: lower case; none when empty."""
+    return email.lower() if email else None
 
 
 def is_digits(text: str | None) -> bool:
@@ -268,7 +273,7 @@ def is_digits(text: str | None) -> bool:
 
 def ensure_identities_free(*, merchant: Merchant, people: Sequence[Mapping[str, Any]]) -> None:
     """MemberExists, with the person's `index`, for an email or Member ID already taken."""
-    emails = {p["email"].lower(): n for n, p in enumerate(people) if p.get("email")}
+    emails = {email_normalized(p["email"]): n for n, p in enumerate(people) if p.get("email")}
     cards = {p["member_id"]: n for n, p in enumerate(people) if p.get("member_id")}
     # `user` names a member by Member ID before numeric id: digits that are another member's
     # id would take that member over.
